@@ -1,0 +1,1 @@
+//! tantivy index of log records.

@@ -1,0 +1,1 @@
+//! Log parsers and streaming file readers.

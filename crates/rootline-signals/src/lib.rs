@@ -1,0 +1,1 @@
+//! Deterministic signals and ranking.

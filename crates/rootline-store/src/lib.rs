@@ -1,0 +1,1 @@
+//! SQL store on SQLite and PostgreSQL.
