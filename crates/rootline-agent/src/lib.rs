@@ -1,1 +1,18 @@
-//! The investigation pipeline.
+//! The investigation pipeline: ingest files into the index, retrieve an incident's window and
+//! baseline, run the signals, rank, store and render the report.
+//!
+//! Threading: the index and the parsers are blocking; they run under `spawn_blocking`, so the
+//! functions here are safe to call from request handlers.
+//!
+//! Architecture invariant: this crate orchestrates; it holds no SQL (that is `rootline-store`),
+//! no tantivy types in its API (that is `rootline-index`) and no HTTP (that is `rootline-server`).
+
+pub mod bundle;
+pub mod ingest;
+pub mod investigate;
+pub mod render;
+
+pub use bundle::{Bundle, BundleError};
+pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
+pub use investigate::{InvestigateError, investigate};
+pub use render::{render_markdown, render_text};

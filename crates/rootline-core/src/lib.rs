@@ -1,1 +1,15 @@
-//! Domain types and pure logic shared by every crate.
+//! Domain types of rootline and the pure logic on them.
+//!
+//! Architecture invariant: this crate does no IO and knows nothing about tokio, tantivy, sqlx, axum
+//! or any model provider. Every other crate depends on it; it depends on none of them.
+
+pub mod evidence;
+pub mod incident;
+pub mod record;
+pub mod report;
+pub mod time;
+
+pub use evidence::{Evidence, EvidenceKind};
+pub use incident::{Incident, IncidentError, TimeWindow};
+pub use record::{Level, LogRecord, Provenance};
+pub use report::{Candidate, FaultType, Outcome, Report, WindowStats};

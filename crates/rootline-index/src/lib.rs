@@ -1,1 +1,387 @@
-//! tantivy index of log records.
+//! The tantivy index of log records.
+//!
+//! One document per [`LogRecord`]. Documents are keyed by their evidence id: adding a record
+//! first deletes any document with the same id, so re-ingesting a file never duplicates it.
+//!
+//! Threading: everything here is blocking (tantivy does file IO and uses its own threads);
+//! async callers run it inside `tokio::task::spawn_blocking`.
+//!
+//! Architecture invariant: only this crate imports tantivy.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use rootline_core::{Level, LogRecord, Provenance};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT, Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("cannot open the index at {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("index operation failed: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("bad search query {query:?}: {message}")]
+    BadQuery { query: String, message: String },
+    #[error("stored document is missing field {0}")]
+    Corrupt(&'static str),
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    evidence_id: Field,
+    ts: Field,
+    service: Field,
+    host: Field,
+    level: Field,
+    message: Field,
+    template_id: Field,
+    source: Field,
+    line: Field,
+    trace_id: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        evidence_id: b.add_text_field("evidence_id", STRING | STORED),
+        ts: b.add_i64_field("ts", INDEXED | FAST | STORED),
+        service: b.add_text_field("service", STRING | FAST | STORED),
+        host: b.add_text_field("host", STRING | STORED),
+        level: b.add_text_field("level", STRING | FAST | STORED),
+        message: b.add_text_field("message", TEXT | STORED),
+        template_id: b.add_u64_field("template_id", INDEXED | FAST | STORED),
+        source: b.add_text_field("source", STRING | STORED),
+        line: b.add_u64_field("line", STORED),
+        trace_id: b.add_text_field("trace_id", STRING | STORED),
+    };
+    (b.build(), fields)
+}
+
+/// A filter over the index; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `[start, end)` in unix nanoseconds.
+    pub range_ns: Option<(i64, i64)>,
+    pub service: Option<String>,
+    /// Free text, tantivy query syntax over the message.
+    pub text: Option<String>,
+}
+
+pub struct LogIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl LogIndex {
+    /// Opens the index in `dir`, creating it (and the directory) when missing.
+    pub fn open(dir: &Path) -> Result<LogIndex, IndexError> {
+        let open_err = |message: String| IndexError::Open {
+            path: dir.display().to_string(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        let (schema, fields) = schema();
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
+        let index =
+            Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(LogIndex {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// An in-memory index, for tests and benchmarks.
+    pub fn in_memory() -> Result<LogIndex, IndexError> {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(LogIndex {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// The single writer. Records become visible (and durable) at [`LogWriter::commit`].
+    pub fn writer(&self) -> Result<LogWriter<'_>, IndexError> {
+        let writer = self.index.writer(128_000_000)?;
+        Ok(LogWriter {
+            owner: self,
+            writer,
+            pending: 0,
+        })
+    }
+
+    /// Makes the latest commit visible to searches.
+    pub fn reload(&self) -> Result<(), IndexError> {
+        Ok(self.reader.reload()?)
+    }
+
+    pub fn count(&self, filter: &Filter) -> Result<u64, IndexError> {
+        let query = self.query(filter)?;
+        Ok(self.reader.searcher().search(&query, &Count)? as u64)
+    }
+
+    /// Every record matching `filter`, oldest first.
+    pub fn records(&self, filter: &Filter) -> Result<Vec<LogRecord>, IndexError> {
+        let query = self.query(filter)?;
+        let searcher = self.reader.searcher();
+        let addresses = searcher.search(&query, &DocSetCollector)?;
+        let mut out = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            out.push(self.to_record(&doc)?);
+        }
+        out.sort_by(|a, b| (a.ts_ns, &a.evidence_id).cmp(&(b.ts_ns, &b.evidence_id)));
+        Ok(out)
+    }
+
+    /// The best `limit` matches of a text search, most relevant first.
+    pub fn search(&self, filter: &Filter, limit: usize) -> Result<Vec<LogRecord>, IndexError> {
+        let query = self.query(filter)?;
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        top.into_iter()
+            .map(|(_, address)| {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                self.to_record(&doc)
+            })
+            .collect()
+    }
+
+    pub fn get(&self, evidence_id: &str) -> Result<Option<LogRecord>, IndexError> {
+        let term = Term::from_field_text(self.fields.evidence_id, evidence_id);
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, address)) => Ok(Some(self.to_record(&searcher.doc(*address)?)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn query(&self, filter: &Filter) -> Result<Box<dyn Query>, IndexError> {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some((start, end)) = filter.range_ns {
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(f.ts, start)),
+                    Bound::Excluded(Term::from_field_i64(f.ts, end)),
+                )),
+            ));
+        }
+        if let Some(service) = &filter.service {
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.service, service),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            let parser = QueryParser::for_index(&self.index, vec![f.message]);
+            let q = parser.parse_query(text).map_err(|e| IndexError::BadQuery {
+                query: text.to_string(),
+                message: e.to_string(),
+            })?;
+            clauses.push((Occur::Must, q));
+        }
+        Ok(if clauses.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        })
+    }
+
+    fn to_record(&self, doc: &TantivyDocument) -> Result<LogRecord, IndexError> {
+        let f = self.fields;
+        let text = |field: Field| -> Option<String> {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let get_u64 = |field: Field| doc.get_first(field).and_then(|v| v.as_u64());
+        let ts_ns = doc
+            .get_first(f.ts)
+            .and_then(|v| v.as_i64())
+            .ok_or(IndexError::Corrupt("ts"))?;
+        Ok(LogRecord {
+            evidence_id: text(f.evidence_id).ok_or(IndexError::Corrupt("evidence_id"))?,
+            ts_ns,
+            service: text(f.service).unwrap_or_default(),
+            host: text(f.host),
+            level: text(f.level)
+                .and_then(|l| Level::parse(&l))
+                .unwrap_or(Level::Unknown),
+            message: text(f.message).unwrap_or_default(),
+            template_id: get_u64(f.template_id),
+            trace_id: text(f.trace_id),
+            provenance: Provenance {
+                source: text(f.source).unwrap_or_default(),
+                line: get_u64(f.line).unwrap_or(0),
+            },
+        })
+    }
+}
+
+/// Adds records; nothing is visible or durable until [`LogWriter::commit`].
+pub struct LogWriter<'a> {
+    owner: &'a LogIndex,
+    writer: IndexWriter,
+    pending: u64,
+}
+
+impl LogWriter<'_> {
+    pub fn add(&mut self, r: &LogRecord) -> Result<(), IndexError> {
+        let f = self.owner.fields;
+        // Upsert: the same record ingested twice stays one document.
+        self.writer
+            .delete_term(Term::from_field_text(f.evidence_id, &r.evidence_id));
+        let mut d = doc!(
+            f.evidence_id => r.evidence_id.as_str(),
+            f.ts => r.ts_ns,
+            f.service => r.service.as_str(),
+            f.level => r.level.as_str(),
+            f.message => r.message.as_str(),
+            f.source => r.provenance.source.as_str(),
+            f.line => r.provenance.line,
+        );
+        if let Some(h) = &r.host {
+            d.add_text(f.host, h);
+        }
+        if let Some(t) = &r.trace_id {
+            d.add_text(f.trace_id, t);
+        }
+        if let Some(t) = r.template_id {
+            d.add_u64(f.template_id, t);
+        }
+        self.writer.add_document(d)?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Records added since the last commit.
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    /// Makes everything added so far durable, then visible to this process's searches.
+    pub fn commit(&mut self) -> Result<(), IndexError> {
+        self.writer.commit()?;
+        self.pending = 0;
+        self.owner.reload()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, ts: i64, service: &str, level: Level, message: &str) -> LogRecord {
+        LogRecord {
+            evidence_id: id.into(),
+            ts_ns: ts,
+            service: service.into(),
+            host: Some(format!("{service}-0")),
+            level,
+            message: message.into(),
+            template_id: Some(7),
+            trace_id: None,
+            provenance: Provenance {
+                source: "a.log".into(),
+                line: ts as u64,
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_filters_and_upsert() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = LogIndex::open(dir.path()).unwrap();
+        {
+            let mut w = index.writer().unwrap();
+            w.add(&record("e1", 10, "api", Level::Info, "user logged in"))
+                .unwrap();
+            w.add(&record("e2", 20, "db", Level::Error, "connection refused"))
+                .unwrap();
+            w.add(&record(
+                "e3",
+                30,
+                "api",
+                Level::Error,
+                "upstream connection reset",
+            ))
+            .unwrap();
+            w.commit().unwrap();
+            // Same id again: replaces, does not duplicate.
+            w.add(&record("e1", 10, "api", Level::Info, "user logged in"))
+                .unwrap();
+            w.commit().unwrap();
+        }
+        assert_eq!(index.count(&Filter::default()).unwrap(), 3);
+        let window = Filter {
+            range_ns: Some((15, 30)),
+            ..Default::default()
+        };
+        let got = index.records(&window).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0],
+            record("e2", 20, "db", Level::Error, "connection refused")
+        );
+        let api = Filter {
+            service: Some("api".into()),
+            ..Default::default()
+        };
+        assert_eq!(index.count(&api).unwrap(), 2);
+        let text = Filter {
+            text: Some("connection".into()),
+            ..Default::default()
+        };
+        let hits = index.search(&text, 10).unwrap();
+        assert_eq!(hits.len(), 2);
+        assert!(index.get("e3").unwrap().is_some());
+        assert!(index.get("nope").unwrap().is_none());
+
+        // Durable: a fresh handle on the same directory sees the same records.
+        drop(index);
+        let reopened = LogIndex::open(dir.path()).unwrap();
+        assert_eq!(reopened.count(&Filter::default()).unwrap(), 3);
+    }
+
+    #[test]
+    fn uncommitted_records_are_invisible_and_bad_queries_are_errors() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut w = index.writer().unwrap();
+        w.add(&record("e1", 1, "api", Level::Info, "x")).unwrap();
+        assert_eq!(index.count(&Filter::default()).unwrap(), 0);
+        w.commit().unwrap();
+        assert_eq!(index.count(&Filter::default()).unwrap(), 1);
+        let bad = Filter {
+            text: Some("message:(".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            index.count(&bad),
+            Err(IndexError::BadQuery { .. })
+        ));
+    }
+}

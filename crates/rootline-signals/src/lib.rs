@@ -1,1 +1,19 @@
-//! Deterministic signals and ranking.
+//! Deterministic signals over log records, and the ranking of root-cause candidates.
+//!
+//! Everything here is a pure function of the records it is given: the same input always gives
+//! the same evidence ids, scores and order. The caller fetches the incident window and the
+//! baseline window from the index; this crate compares them.
+//!
+//! Comparisons are volume-normalised: the expected count of anything in the window is its
+//! baseline count scaled by `window records / baseline records`, so a baseline that covers less
+//! time than the window (or a quieter hour) does not look like a spike.
+//!
+//! Architecture invariant: no IO, no tokio, no tantivy, no sqlx.
+
+mod logs;
+mod mask;
+mod stats;
+
+pub use logs::{LogSignalConfig, LogSignals, analyse_logs};
+pub use mask::{mask_message, template_key};
+pub use stats::{poisson_cdf, poisson_sf};

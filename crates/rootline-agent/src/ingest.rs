@@ -1,0 +1,137 @@
+//! Streaming ingest of log files into the index.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rootline_index::{IndexError, LogIndex};
+use rootline_ingest::{FileReader, Item, Rejected, SourceError};
+
+/// Commit at least this often so memory stays bounded on huge files.
+const COMMIT_EVERY: u64 = 200_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Service for lines that name none; defaults to the file name.
+    pub service: Option<String>,
+    /// Label recorded in provenance instead of the path (bundles use their relative paths so that
+    /// evidence ids do not depend on where the bundle sits).
+    pub labels: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IngestSummary {
+    pub files: u64,
+    pub read: u64,
+    pub indexed: u64,
+    pub rejected: u64,
+    /// Continuation lines (stack traces) joined onto the record before them.
+    pub joined: u64,
+    pub bytes: u64,
+    #[serde(skip)]
+    pub rejects: Vec<Rejected>,
+}
+
+/// Progress reports, sent from the blocking ingest thread.
+#[derive(Debug, Clone)]
+pub enum IngestProgress {
+    FileStarted {
+        path: PathBuf,
+        bytes: u64,
+    },
+    /// Decompressed bytes read so far in the current file.
+    Bytes(u64),
+    Rejected(Rejected),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("ingest task failed: {0}")]
+    Join(String),
+}
+
+/// Ingests `paths` in order. Each file is committed before the next starts, so a summary (the
+/// acknowledgement) is only produced for data that is durable. A file that cannot be opened is an
+/// error for that file and the others still go in.
+pub async fn ingest_files(
+    index: Arc<LogIndex>,
+    paths: Vec<PathBuf>,
+    options: IngestOptions,
+    progress: impl Fn(IngestProgress) + Send + 'static,
+) -> Result<(IngestSummary, Vec<SourceError>), IngestError> {
+    tokio::task::spawn_blocking(move || ingest_blocking(&index, &paths, &options, &progress))
+        .await
+        .map_err(|e| IngestError::Join(e.to_string()))?
+}
+
+fn ingest_blocking(
+    index: &LogIndex,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+    progress: &dyn Fn(IngestProgress),
+) -> Result<(IngestSummary, Vec<SourceError>), IngestError> {
+    let mut summary = IngestSummary::default();
+    let mut file_errors = Vec::new();
+    let mut writer = index.writer()?;
+    for (i, path) in paths.iter().enumerate() {
+        let label = options
+            .labels
+            .get(i)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| path.display().to_string());
+        let service = options
+            .service
+            .clone()
+            .unwrap_or_else(|| FileReader::service_from_file_name(path));
+        let mut reader = match FileReader::open(path, label, service) {
+            Ok(r) => r,
+            Err(e) => {
+                file_errors.push(e);
+                continue;
+            }
+        };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        progress(IngestProgress::FileStarted {
+            path: path.clone(),
+            bytes: size,
+        });
+        let mut seen = 0u64;
+        while let Some(item) = reader.next() {
+            seen += 1;
+            if seen % 8192 == 0 {
+                progress(IngestProgress::Bytes(reader.bytes_read));
+            }
+            match item {
+                Ok(Item::Record(r)) => {
+                    writer.add(&r)?;
+                    summary.indexed += 1;
+                    if writer.pending() >= COMMIT_EVERY {
+                        writer.commit()?;
+                    }
+                }
+                Ok(Item::Rejected(r)) => {
+                    summary.rejected += 1;
+                    progress(IngestProgress::Rejected(r.clone()));
+                    if summary.rejects.len() < 10_000 {
+                        summary.rejects.push(r);
+                    }
+                }
+                Err(e) => {
+                    file_errors.push(e);
+                    break;
+                }
+            }
+        }
+        writer.commit()?;
+        summary.files += 1;
+        summary.read += reader.lines_read;
+        summary.joined += reader.lines_joined;
+        summary.bytes += reader.bytes_read;
+        progress(IngestProgress::Bytes(reader.bytes_read));
+    }
+    Ok((summary, file_errors))
+}

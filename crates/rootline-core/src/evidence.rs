@@ -1,0 +1,31 @@
+//! Evidence: one observation a claim can cite.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// Error/warning rate of an entity in the window against its baseline.
+    ErrorRate,
+    /// A message (template) seen in the window but never in the baseline.
+    NewMessage,
+    /// A message whose rate changed between baseline and window.
+    RateChange,
+    /// A log record cited as an example.
+    LogRecord,
+}
+
+/// An observation with a stable id. `examples` are evidence ids of log records that show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub id: String,
+    pub kind: EvidenceKind,
+    pub entity: String,
+    /// Unix nanoseconds of the first occurrence in the window.
+    pub first_seen_ns: i64,
+    /// 0..1, how unusual this is against the baseline.
+    pub strength: f64,
+    pub summary: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+}

@@ -1,0 +1,101 @@
+//! The result of an investigation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Evidence, Incident};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultType {
+    Exception,
+    /// A code path changed: messages appear or stop without errors (e.g. a wrong return value).
+    WrongReturnValue,
+    /// More errors than the baseline predicts, with no new message shape.
+    ErrorSpike,
+    Latency,
+    Cpu,
+    Memory,
+    NetworkDelay,
+    ConfigChange,
+    Deploy,
+    Unknown,
+}
+
+impl FaultType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultType::Exception => "exception",
+            FaultType::WrongReturnValue => "wrong_return_value",
+            FaultType::ErrorSpike => "error_spike",
+            FaultType::Latency => "latency",
+            FaultType::Cpu => "cpu",
+            FaultType::Memory => "memory",
+            FaultType::NetworkDelay => "network_delay",
+            FaultType::ConfigChange => "config_change",
+            FaultType::Deploy => "deploy",
+            FaultType::Unknown => "unknown",
+        }
+    }
+}
+
+/// A probable root cause with the evidence that supports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub entity: String,
+    pub fault_type: FaultType,
+    pub score: f64,
+    pub evidence: Vec<String>,
+    pub why: String,
+}
+
+/// What the investigation concluded overall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Candidates are ranked and the top one stands out.
+    ProbableCause,
+    /// Something changed, but no candidate is decisive.
+    InsufficientEvidence,
+    /// The window looks like its baseline.
+    NoIncidentDetected,
+    /// The index holds no records in the incident window.
+    NoData,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::ProbableCause => "probable cause",
+            Outcome::InsufficientEvidence => "insufficient evidence",
+            Outcome::NoIncidentDetected => "no incident detected",
+            Outcome::NoData => "no data in the incident window",
+        }
+    }
+}
+
+/// Record counts in the two windows compared.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    pub window_start: String,
+    pub window_end: String,
+    pub baseline_start: String,
+    pub baseline_end: String,
+    pub window_records: u64,
+    pub baseline_records: u64,
+    pub services_seen: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub investigation_id: String,
+    pub created_at: String,
+    pub incident: Incident,
+    /// "offline" when no model took part: the ranking is the evidence engine's alone.
+    pub mode: String,
+    pub outcome: Outcome,
+    /// One sentence on why the outcome is what it is.
+    pub outcome_reason: String,
+    pub stats: WindowStats,
+    pub candidates: Vec<Candidate>,
+    pub evidence: Vec<Evidence>,
+}
