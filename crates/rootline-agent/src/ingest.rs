@@ -9,13 +9,15 @@ use rootline_ingest::{FileReader, Item, Rejected, SourceError};
 /// Commit at least this often so memory stays bounded on huge files.
 const COMMIT_EVERY: u64 = 200_000;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Service for lines that name none; defaults to the file name.
     pub service: Option<String>,
     /// Label recorded in provenance instead of the path (bundles use their relative paths so that
     /// evidence ids do not depend on where the bundle sits).
     pub labels: Vec<Option<String>>,
+    /// Where the template miner's snapshot lives; it is loaded before and saved after ingest.
+    pub templates_path: PathBuf,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -49,6 +51,8 @@ pub enum IngestError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(transparent)]
+    Templates(#[from] crate::templates::TemplateStoreError),
     #[error("ingest task failed: {0}")]
     Join(String),
 }
@@ -75,7 +79,17 @@ fn ingest_blocking(
 ) -> Result<(IngestSummary, Vec<SourceError>), IngestError> {
     let mut summary = IngestSummary::default();
     let mut file_errors = Vec::new();
+    let mut miner = crate::templates::load_miner(&options.templates_path)?;
     let mut writer = index.writer()?;
+    // Templates are saved before each index commit: a crash in between leaves templates that no
+    // record uses yet, never records pointing at templates that were not saved.
+    let commit = |writer: &mut rootline_index::LogWriter<'_>,
+                  miner: &rootline_templates::TemplateMiner|
+     -> Result<(), IngestError> {
+        crate::templates::save_miner(&options.templates_path, miner)?;
+        writer.commit()?;
+        Ok(())
+    };
     for (i, path) in paths.iter().enumerate() {
         let label = options
             .labels
@@ -106,11 +120,13 @@ fn ingest_blocking(
                 progress(IngestProgress::Bytes(reader.bytes_read));
             }
             match item {
-                Ok(Item::Record(r)) => {
+                Ok(Item::Record(mut r)) => {
+                    let first_line = r.message.lines().next().unwrap_or("");
+                    r.template_id = Some(miner.add(&r.service, first_line).id.0);
                     writer.add(&r)?;
                     summary.indexed += 1;
                     if writer.pending() >= COMMIT_EVERY {
-                        writer.commit()?;
+                        commit(&mut writer, &miner)?;
                     }
                 }
                 Ok(Item::Rejected(r)) => {
@@ -126,7 +142,7 @@ fn ingest_blocking(
                 }
             }
         }
-        writer.commit()?;
+        commit(&mut writer, &miner)?;
         summary.files += 1;
         summary.read += reader.lines_read;
         summary.joined += reader.lines_joined;

@@ -6,6 +6,7 @@ use rootline_core::time::format_ns;
 use rootline_core::{Incident, LogRecord, Outcome, Report, WindowStats};
 use rootline_index::{Filter, IndexError, LogIndex};
 use rootline_signals::{LogSignalConfig, analyse_logs};
+use rootline_templates::{TemplateId, TemplateMiner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvestigateError {
@@ -21,17 +22,19 @@ pub enum InvestigateError {
 /// incident give the same candidates in the same order.
 pub async fn investigate(
     index: Arc<LogIndex>,
+    templates: Arc<TemplateMiner>,
     incident: Incident,
     config: LogSignalConfig,
 ) -> Result<Report, InvestigateError> {
     incident.validate()?;
-    tokio::task::spawn_blocking(move || investigate_blocking(&index, incident, &config))
+    tokio::task::spawn_blocking(move || investigate_blocking(&index, &templates, incident, &config))
         .await
         .map_err(|e| InvestigateError::Join(e.to_string()))?
 }
 
 fn investigate_blocking(
     index: &LogIndex,
+    templates: &TemplateMiner,
     incident: Incident,
     config: &LogSignalConfig,
 ) -> Result<Report, InvestigateError> {
@@ -47,6 +50,13 @@ fn investigate_blocking(
             range_ns: Some((*bs, *be)),
             ..Default::default()
         })?);
+    }
+    // Templates merge as the miner learns; compare records by their current template.
+    let mut window = window;
+    for r in window.iter_mut().chain(baseline.iter_mut()) {
+        r.template_id = r
+            .template_id
+            .map(|t| templates.resolve(TemplateId(t)).map_or(t, |c| c.0));
     }
     let signals = analyse_logs(&window, &baseline, config);
     let mut services: Vec<&str> = window.iter().map(|r| r.service.as_str()).collect();

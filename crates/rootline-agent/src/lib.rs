@@ -11,8 +11,10 @@ pub mod bundle;
 pub mod ingest;
 pub mod investigate;
 pub mod render;
+pub mod templates;
 
 pub use bundle::{Bundle, BundleError};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
 pub use investigate::{InvestigateError, investigate};
 pub use render::{render_markdown, render_text};
+pub use templates::{TemplateStoreError, load_miner, save_miner};

@@ -64,13 +64,13 @@ impl Incident {
         if self.title.trim().is_empty() {
             return Err(IncidentError::EmptyTitle);
         }
-        if let Some(end) = self.end {
-            if end <= self.start {
-                return Err(IncidentError::EndBeforeStart {
-                    start: self.start,
-                    end,
-                });
-            }
+        if let Some(end) = self.end
+            && end <= self.start
+        {
+            return Err(IncidentError::EndBeforeStart {
+                start: self.start,
+                end,
+            });
         }
         for w in &self.baseline_windows {
             if w.end <= w.start {

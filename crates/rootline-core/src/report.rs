@@ -94,6 +94,7 @@ pub struct Report {
     pub mode: String,
     pub outcome: Outcome,
     /// One sentence on why the outcome is what it is.
+    #[serde(default)]
     pub outcome_reason: String,
     pub stats: WindowStats,
     pub candidates: Vec<Candidate>,

@@ -43,10 +43,10 @@ fn parse_epoch(s: &str) -> Option<i64> {
     if int_part.is_empty() || !int_part.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    if let Some(f) = frac {
-        if !f.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
+    if let Some(f) = frac
+        && !f.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
     }
     let v: i64 = int_part.parse().ok()?;
     // Magnitude tells the unit: 1e9..1e11 s, 1e12..1e14 ms, 1e15..1e17 µs, 1e18.. ns.

@@ -213,13 +213,13 @@ impl Iterator for FileReader {
             if dropped > 0 {
                 text.push_str(&format!(" …[truncated {dropped} bytes]"));
             }
-            if text.starts_with([' ', '\t']) {
-                if let Some(prev) = self.pending.as_mut() {
-                    prev.message.push('\n');
-                    prev.message.push_str(text.trim_end());
-                    self.lines_joined += 1;
-                    continue;
-                }
+            if text.starts_with([' ', '\t'])
+                && let Some(prev) = self.pending.as_mut()
+            {
+                prev.message.push('\n');
+                prev.message.push_str(text.trim_end());
+                self.lines_joined += 1;
+                continue;
             }
             let ctx = LineContext {
                 default_service: &self.default_service,
