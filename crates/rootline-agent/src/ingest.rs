@@ -116,7 +116,7 @@ fn ingest_blocking(
         let mut seen = 0u64;
         while let Some(item) = reader.next() {
             seen += 1;
-            if seen % 8192 == 0 {
+            if seen.is_multiple_of(8192) {
                 progress(IngestProgress::Bytes(reader.bytes_read));
             }
             match item {
