@@ -1,1 +1,193 @@
-//! HTTP API.
+//! HTTP API of rootline: a JSON API over stored incidents and investigation reports.
+//!
+//! [`app`] builds the axum [`Router`] from an [`AppState`]; [`Application`] binds a listener
+//! (port 0 works, for tests) and serves the router until ctrl-c or SIGTERM.
+//!
+//! # Endpoints
+//!
+//! | method and path | response |
+//! |---|---|
+//! | `GET /healthz` | `{"status":"ok"}`, or 503 when the store does not answer |
+//! | `GET /api/v1/incidents` | `{"incidents": [Incident…]}`, newest start first |
+//! | `GET /api/v1/incidents/{id}` | the [`rootline_core::Incident`], 404 when missing |
+//! | `GET /api/v1/incidents/{id}/investigations` | `{"investigations": [summary…]}`, newest first; 404 when the incident is missing |
+//! | `GET /api/v1/investigations/{id}` | the stored [`rootline_core::Report`], 404 when missing |
+//!
+//! Every error is `{"error": {"code": "...", "message": "..."}}` (see [`ApiError`]).
+//!
+//! # Layout
+//!
+//! - `routes`: the handlers. Each one extracts, calls the [`IncidentService`] in the state and
+//!   maps the result to a response; no logic lives there.
+//! - `error`: [`ApiError`], the one place where errors become HTTP responses, and the
+//!   middleware that logs them.
+//! - `service`: the [`IncidentService`] trait the handlers depend on, implemented for
+//!   [`rootline_store::Store`].
+//! - `auth`: the spot where request authentication goes.
+//!
+//! # Architecture invariant
+//!
+//! This is the only crate that imports axum (or knows about HTTP). Handlers are thin and reach
+//! data only through the [`IncidentService`] trait object in [`AppState`], so they can be served
+//! from a fake in tests and the store can change without touching them. The JSON wire format is
+//! owned here.
+
+mod auth;
+mod error;
+mod routes;
+mod service;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use service::{BoxFuture, IncidentService, ServiceError};
+
+/// Largest request body accepted, in bytes (10 MiB).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// What the handlers share: the services they call, as trait objects.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn IncidentService>,
+}
+
+impl AppState {
+    pub fn new(store: impl IncidentService) -> AppState {
+        AppState {
+            store: Arc::new(store),
+        }
+    }
+}
+
+/// The whole HTTP API as a router, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/incidents", get(routes::list_incidents))
+        .route("/incidents/{id}", get(routes::get_incident))
+        .route(
+            "/incidents/{id}/investigations",
+            get(routes::list_investigations),
+        )
+        .route("/investigations/{id}", get(routes::get_investigation))
+        .route_layer(middleware::from_fn(auth::require_token));
+
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .nest("/api/v1", api)
+        .fallback(routes::no_route)
+        .with_state(state)
+        .layer(
+            // Outermost first.
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(middleware::from_fn(error::log_errors))
+                // The limit is enforced here for every body; axum's per-extractor default
+                // (2 MiB) would otherwise apply first.
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+                .layer(DefaultBodyLimit::disable()),
+        )
+}
+
+/// The span each request runs in, named after its route template rather than its raw path.
+fn request_span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!(
+        "http_request",
+        otel.name = format!("{} {route}", req.method()),
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        http.route = route,
+        url.path = req.uri().path(),
+    )
+}
+
+/// The HTTP server: a bound listener and the router it serves.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `listen` (e.g. `127.0.0.1:8080`, or `127.0.0.1:0` for any free port).
+    pub async fn build(listen: &str, state: AppState) -> io::Result<Application> {
+        let listener = TcpListener::bind(listen).await?;
+        Ok(Application {
+            listener,
+            router: app(state),
+        })
+    }
+
+    /// The port actually bound (useful after binding port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr().map_or(0, |a| a.port())
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until ctrl-c (or SIGTERM on Unix), then stops accepting and lets in-flight
+    /// requests finish.
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until<F>(self, signal: F) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tracing::info!(addr = ?self.listener.local_addr().ok(), "serving http");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await
+    }
+}
+
+/// Completes on ctrl-c or, on Unix, SIGTERM. A handler that cannot be installed never fires.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("ctrl-c received, shutting down"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for ctrl-c");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+                tracing::info!("SIGTERM received, shutting down");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -17,6 +17,7 @@ pub struct LogSignalConfig {
     /// Log record ids kept per evidence item.
     pub max_examples: usize,
     /// The top candidate is a probable cause only when its score is this many times the next one.
+    /// High on purpose: a confident wrong answer at 3 a.m. costs more than "check these three".
     pub decisive_ratio: f64,
     /// Below this total score, the window is treated as looking like the baseline.
     pub min_incident_score: f64,
@@ -30,7 +31,7 @@ impl Default for LogSignalConfig {
             min_expected_vanished: 4.0,
             significance: 0.001,
             max_examples: 3,
-            decisive_ratio: 1.25,
+            decisive_ratio: 4.0,
             min_incident_score: 3.0,
             max_evidence_per_candidate: 8,
         }

@@ -1,1 +1,204 @@
-fn main() {}
+//! The `rootline` binary: parses arguments, resolves settings, starts telemetry and dispatches.
+
+mod commands;
+mod config;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rootline",
+    version,
+    about = "Find why production broke: self-hosted incident root-cause analysis"
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: ./rootline.toml when it exists.
+    #[arg(long, global = true, env = "ROOTLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory holding the index, the templates and the SQLite database. Default: ./.rootline
+    #[arg(long, global = true, env = "ROOTLINE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://FILE (default, in the data dir) or postgres://…
+    #[arg(long, global = true, env = "ROOTLINE_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Ingest log files (JSON lines or plain text starting with a timestamp; gzip ok; - for stdin).
+    Ingest(IngestArgs),
+    /// Investigate an incident: a bundle directory, or a time window over the data dir's index.
+    Investigate(InvestigateArgs),
+    /// Run the main job end to end on the real incident bundled in the repository.
+    Demo(DemoArgs),
+    /// Print a stored investigation again.
+    Report(ReportArgs),
+    /// Search the indexed logs.
+    Search(SearchArgs),
+    /// Turn a public incident dataset into incident bundles.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Log templates: list them, or evaluate the miner on a Loghub-style directory.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files to ingest; `-` reads standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Service for lines that name none (default: the file name without extensions).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Print only the summary as JSON: {"read":N,"indexed":N,"rejected":N,...}.
+    #[arg(long)]
+    pub json: bool,
+    /// Write rejected lines (file, line, reason) as JSON lines to this file instead of stderr.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InvestigateArgs {
+    /// An incident bundle directory (incident.json + logs/). It is ingested into a fresh index.
+    pub bundle: Option<PathBuf>,
+    /// Incident title (without a bundle).
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Incident start, RFC 3339 or epoch.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Incident end; default 15 minutes after the start.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Affected service named by the alert (repeatable).
+    #[arg(long = "service")]
+    pub services: Vec<String>,
+    /// Alert payload (JSON file) to keep with the incident.
+    #[arg(long)]
+    pub alert: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The bundle to run (default: the one shipped in eval/demo).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    pub id: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Query over the message text (tantivy syntax: words, "phrases", AND/OR).
+    pub query: String,
+    #[arg(long)]
+    pub service: Option<String>,
+    /// From this time (RFC 3339 or epoch).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Until this time (exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Nezha TrainTicket (cases.jsonl + cases/<id>/log/*.csv.gz).
+    Nezha {
+        src: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Import only this case id.
+        #[arg(long)]
+        case: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplatesCommand {
+    /// Templates of the current index, most frequent first.
+    List {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// GA/PA/FGA/FTA on a Loghub-style directory (one folder per system).
+    Eval {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Write OUT/<system>.csv with LineId,TemplateId,Template for every line.
+        #[arg(long)]
+        assignments: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:7878).
+    #[arg(long, env = "ROOTLINE_LISTEN")]
+    pub listen: Option<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let overrides = config::Overrides {
+        config: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        listen: match &cli.command {
+            Command::Serve(a) => a.listen.clone(),
+            _ => None,
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, overrides)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The service the handlers call, and its implementation on the store.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use rootline_core::{Incident, Report};
+use rootline_store::{InvestigationSummary, Store, StoreError};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A boxed, sendable future: what [`IncidentService`] methods return, so that the trait stays
+/// object safe (`Arc<dyn IncidentService>`) without the async-trait crate.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a service call failed. The source is for logs only and never reaches a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The backing store cannot be reached or did not answer.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else: corrupt data, a bug.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+/// Read access to incidents and investigations, as the HTTP handlers need it.
+pub trait IncidentService: Send + Sync + 'static {
+    /// A cheap query that succeeds only when the store answers.
+    fn check_health(&self) -> BoxFuture<'_, Result<(), ServiceError>>;
+
+    /// Every incident, newest start first.
+    fn list_incidents(&self) -> BoxFuture<'_, Result<Vec<Incident>, ServiceError>>;
+
+    fn get_incident<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Incident>, ServiceError>>;
+
+    /// Investigations of one incident, newest first.
+    fn list_investigations<'a>(
+        &'a self,
+        incident_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<InvestigationSummary>, ServiceError>>;
+
+    fn get_investigation<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Report>, ServiceError>>;
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // The queries are fixed and tested on both backends, so a connection or statement
+            // failure at run time almost always means the database is down or unreachable.
+            StoreError::Connect { .. } | StoreError::Query { .. } => {
+                ServiceError::Unavailable(Box::new(e))
+            }
+            StoreError::BadUrl { .. }
+            | StoreError::Migrate { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::InvalidValue { .. } => ServiceError::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl IncidentService for Store {
+    fn check_health(&self) -> BoxFuture<'_, Result<(), ServiceError>> {
+        Box::pin(async move {
+            self.list_ingest_runs(1).await?;
+            Ok(())
+        })
+    }
+
+    fn list_incidents(&self) -> BoxFuture<'_, Result<Vec<Incident>, ServiceError>> {
+        Box::pin(async move { Ok(Store::list_incidents(self).await?) })
+    }
+
+    fn get_incident<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Incident>, ServiceError>> {
+        Box::pin(async move { Ok(Store::get_incident(self, id).await?) })
+    }
+
+    fn list_investigations<'a>(
+        &'a self,
+        incident_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<InvestigationSummary>, ServiceError>> {
+        Box::pin(async move { Ok(Store::list_investigations(self, incident_id).await?) })
+    }
+
+    fn get_investigation<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Report>, ServiceError>> {
+        Box::pin(async move { Ok(Store::get_investigation(self, id).await?) })
+    }
+}

@@ -1,0 +1,431 @@
+//! The HTTP API served on a real port (`127.0.0.1:0`) against a real store, on both backends:
+//!
+//! - SQLite: a file in a fresh temporary directory;
+//! - PostgreSQL: a throwaway database `rootline_test_<uuid>` created through the admin URL
+//!   (`postgres://postgres@127.0.0.1:5432/postgres`, or `ROOTLINE_TEST_POSTGRES_URL`) and dropped
+//!   at the end, also when the scenario fails.
+//!
+//! Requests go over TCP through a minimal HTTP/1.1 client (`Connection: close`), so routing,
+//! layers, status codes, headers and bodies are all exercised as a client sees them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rootline_core::{Incident, Report};
+use rootline_server::{AppState, Application};
+use rootline_store::Store;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+// ---- databases ----
+
+async fn on_sqlite<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
+    scenario(url).await;
+}
+
+async fn on_postgres<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url =
+        std::env::var("ROOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin_url} ({e}). These tests need a real \
+                 PostgreSQL server: start it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or \
+                 point ROOTLINE_TEST_POSTGRES_URL at one."
+            )
+        });
+    let name = format!("rootline_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    // Run on a task so that a failing scenario still reaches the DROP below.
+    let outcome = tokio::spawn(scenario(with_database(&admin_url, &name))).await;
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    let _ = admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    dropped.unwrap_or_else(|e| panic!("drop database {name}: {e}"));
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// Declares each scenario as a test on SQLite (`sqlite::name`) and on PostgreSQL
+/// (`postgres::name`).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::on_sqlite(super::$name).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::on_postgres(super::$name).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    healthz_is_ok,
+    incidents_and_reports_are_listed_and_fetched,
+    missing_ids_give_404_json_errors,
+    bad_ids_give_400_json_errors,
+    unreachable_store_gives_503_without_details,
+);
+
+// ---- the app and a minimal HTTP client ----
+
+/// The server running on its own task; stopped when dropped.
+struct TestApp {
+    addr: SocketAddr,
+    store: Store,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn spawn_app(url: &str) -> TestApp {
+    let store = Store::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    let app = Application::build("127.0.0.1:0", AppState::new(store.clone()))
+        .await
+        .expect("bind 127.0.0.1:0");
+    let port = app.port();
+    assert_ne!(port, 0);
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        store,
+        server,
+    }
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    /// Lower-cased names.
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Response {
+    fn json(&self) -> Value {
+        assert_eq!(
+            self.headers.get("content-type").map(String::as_str),
+            Some("application/json"),
+            "{self:?}"
+        );
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.json()).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    /// Asserts the status and the `{"error": {"code", "message"}}` shape; returns the message.
+    fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{self:?}");
+        let body = self.json();
+        let error = body["error"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(error.len(), 2, "{body}");
+        assert_eq!(error["code"], code, "{body}");
+        let message = error["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(!message.is_empty());
+        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+        message.to_owned()
+    }
+}
+
+impl TestApp {
+    /// `GET path` over a fresh connection.
+    async fn get(&self, path: &str) -> Response {
+        tokio::time::timeout(REQUEST_TIMEOUT, http_get(self.addr, path))
+            .await
+            .unwrap_or_else(|_| panic!("GET {path} timed out"))
+    }
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .expect("a complete response head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|s| s.get(..3))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: HashMap<String, String> = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').expect("header line");
+            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        dechunk(body)
+    } else {
+        if let Some(len) = headers.get("content-length") {
+            assert_eq!(len.parse::<usize>().unwrap(), body.len(), "content-length");
+        }
+        body.to_owned()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
+
+// ---- fixtures (JSON, so that fields rootline-core adds with a serde default do not break them) ----
+
+fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).expect("fixture matches the rootline-core type")
+}
+
+fn incident(id: &str, start: &str) -> Incident {
+    from_json(json!({
+        "id": id,
+        "title": format!("incident {id}"),
+        "start": start,
+        "services": ["checkout"],
+        "alert": {"labels": {"alertname": "HighErrorRate"}},
+    }))
+}
+
+fn report(id: &str, incident: Incident, created_at: &str) -> Report {
+    from_json(json!({
+        "investigation_id": id,
+        "created_at": created_at,
+        "incident": incident,
+        "mode": "offline",
+        "outcome": "probable_cause",
+        "outcome_reason": "payments is the first and strongest change",
+        "stats": {
+            "window_start": "2023-01-29T08:43:00.000Z",
+            "window_end": "2023-01-29T08:58:00.000Z",
+            "baseline_start": "2023-01-29T08:28:00.000Z",
+            "baseline_end": "2023-01-29T08:43:00.000Z",
+            "window_records": 1200,
+            "baseline_records": 900,
+            "services_seen": 4,
+        },
+        "candidates": [{
+            "entity": "payments",
+            "fault_type": "exception",
+            "score": 0.81,
+            "evidence": ["ev-1"],
+            "why": "payments started refusing connections first",
+        }],
+        "evidence": [{
+            "id": "ev-1",
+            "kind": "new_message",
+            "entity": "payments",
+            "first_seen_ns": 1_674_981_780_000_000_000i64,
+            "strength": 0.93,
+            "summary": "new message: connection refused",
+            "examples": ["log-0123456789abcdef0123"],
+        }],
+    }))
+}
+
+// ---- scenarios ----
+
+async fn healthz_is_ok(url: String) {
+    let app = spawn_app(&url).await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json(), json!({"status": "ok"}));
+}
+
+async fn incidents_and_reports_are_listed_and_fetched(url: String) {
+    let app = spawn_app(&url).await;
+
+    let res = app.get("/api/v1/incidents").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json(), json!({"incidents": []}));
+
+    let older = incident("inc-older", "2023-01-28T10:00:00Z");
+    let newer = incident("inc-newer", "2023-01-29T08:43:00Z");
+    app.store.save_incident(&older).await.unwrap();
+    let first = report("inv-1", newer.clone(), "2023-01-29T09:00:00Z");
+    let second = report("inv-2", newer.clone(), "2023-01-29T09:30:00Z");
+    // Saving a report also stores its incident.
+    app.store.save_investigation(&first).await.unwrap();
+    app.store.save_investigation(&second).await.unwrap();
+
+    let res = app.get("/api/v1/incidents").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let listed: Vec<Incident> = from_json(res.json()["incidents"].clone());
+    assert_eq!(listed, vec![newer.clone(), older.clone()]);
+
+    let res = app.get("/api/v1/incidents/inc-older").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.parse::<Incident>(), older);
+
+    let res = app.get("/api/v1/incidents/inc-newer/investigations").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let listed = res.json();
+    let items = listed["investigations"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["inv-2", "inv-1"], "newest first");
+    assert_eq!(items[1]["incident_id"], "inc-newer");
+    assert_eq!(items[1]["mode"], "offline");
+    assert_eq!(items[1]["outcome"], "probable_cause");
+    assert_eq!(items[1]["top_entity"], "payments");
+    assert_eq!(items[1]["created_at"], "2023-01-29T09:00:00.000000000Z");
+
+    let res = app.get("/api/v1/incidents/inc-older/investigations").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json(), json!({"investigations": []}));
+
+    let res = app.get("/api/v1/investigations/inv-1").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.parse::<Report>(), first);
+}
+
+async fn missing_ids_give_404_json_errors(url: String) {
+    let app = spawn_app(&url).await;
+    app.store
+        .save_incident(&incident("inc-1", "2023-01-29T08:43:00Z"))
+        .await
+        .unwrap();
+
+    let message = app
+        .get("/api/v1/investigations/inv-missing")
+        .await
+        .assert_error(404, "not_found");
+    assert!(message.contains("inv-missing"), "{message}");
+
+    let message = app
+        .get("/api/v1/incidents/inc-missing")
+        .await
+        .assert_error(404, "not_found");
+    assert!(message.contains("inc-missing"), "{message}");
+
+    app.get("/api/v1/incidents/inc-missing/investigations")
+        .await
+        .assert_error(404, "not_found");
+    app.get("/api/v1/no-such-endpoint")
+        .await
+        .assert_error(404, "not_found");
+    app.get("/").await.assert_error(404, "not_found");
+}
+
+async fn bad_ids_give_400_json_errors(url: String) {
+    let app = spawn_app(&url).await;
+    // Not UTF-8 once percent-decoded.
+    app.get("/api/v1/incidents/%FF")
+        .await
+        .assert_error(400, "bad_request");
+    // A control character.
+    app.get("/api/v1/investigations/a%0Ab")
+        .await
+        .assert_error(400, "bad_request");
+    let long = "x".repeat(300);
+    app.get(&format!("/api/v1/investigations/{long}"))
+        .await
+        .assert_error(400, "bad_request");
+}
+
+async fn unreachable_store_gives_503_without_details(url: String) {
+    let app = spawn_app(&url).await;
+    assert_eq!(app.get("/healthz").await.status, 200);
+
+    app.store.close().await;
+
+    for path in ["/healthz", "/api/v1/incidents", "/api/v1/investigations/x"] {
+        let res = app.get(path).await;
+        let message = res.assert_error(503, "unavailable");
+        assert_eq!(message, "the service is temporarily unavailable", "{path}");
+        for secret in [
+            "pool",
+            "sqlx",
+            "sqlite",
+            "postgres",
+            "rootline_test",
+            "closed",
+        ] {
+            assert!(
+                !res.body.to_ascii_lowercase().contains(secret),
+                "{path} leaks {secret:?}: {}",
+                res.body
+            );
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! One function per subcommand. They resolve paths, call the agent, and print.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, TimeZone, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use rootline_agent::{Bundle, IngestOptions, IngestProgress, IngestSummary};
+use rootline_core::time::{format_ns, parse_timestamp};
+use rootline_core::{Incident, Report};
+use rootline_index::{Filter, LogIndex};
+use rootline_signals::LogSignalConfig;
+use rootline_store::{IngestRun, Store};
+
+use crate::config::{Overrides, Settings};
+use crate::{
+    Command, DemoArgs, Format, ImportCommand, IngestArgs, InvestigateArgs, ReportArgs, SearchArgs,
+    ServeArgs, TemplatesCommand,
+};
+
+pub async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
+    let settings = Settings::resolve(&overrides)?;
+    if settings.llm.is_configured() {
+        eprintln!(
+            "note: a model is configured, but hypotheses from it are not wired yet; the report is the offline ranking"
+        );
+    }
+    let telemetry = rootline_telemetry::init(&rootline_telemetry::TelemetryConfig {
+        filter: settings.log.clone(),
+        json: false,
+    });
+    let result = dispatch(command, &settings).await;
+    let _ = telemetry.shutdown();
+    result
+}
+
+async fn dispatch(command: Command, settings: &Settings) -> Result<ExitCode> {
+    let settings = settings.clone();
+    match command {
+        Command::Ingest(a) => ingest(&settings, a).await,
+        Command::Investigate(a) => investigate(&settings, a).await,
+        Command::Demo(a) => demo(&settings, a).await,
+        Command::Report(a) => report(&settings, a).await,
+        Command::Search(a) => search(&settings, a).await,
+        Command::Import(c) => import(c),
+        Command::Templates(c) => templates(&settings, c),
+        Command::Serve(a) => serve(&settings, a).await,
+    }
+}
+
+async fn open_store(settings: &Settings) -> Result<Store> {
+    if settings.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+    }
+    Ok(Store::connect(&settings.database_url).await?)
+}
+
+fn open_index(dir: &Path) -> Result<Arc<LogIndex>> {
+    Ok(Arc::new(LogIndex::open(dir)?))
+}
+
+fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Where rejected lines go: stderr, or a JSON-lines file.
+enum RejectSink {
+    Stderr,
+    File(std::io::BufWriter<std::fs::File>),
+}
+
+async fn ingest(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let index = open_index(&settings.index_dir())?;
+    let started_at = now_rfc3339();
+    let spool = tempfile::tempdir()?;
+    let mut paths = Vec::new();
+    let mut labels = Vec::new();
+    for p in &args.paths {
+        if p.as_os_str() == "-" {
+            let spooled = rootline_ingest::source::spool_to_temp(std::io::stdin(), spool.path())
+                .context("cannot read standard input")?;
+            paths.push(spooled);
+            labels.push(Some("stdin".to_string()));
+        } else {
+            // Canonical paths make evidence ids independent of how the path was spelled.
+            let label = std::fs::canonicalize(p)
+                .map(|c| c.display().to_string())
+                .ok();
+            paths.push(p.clone());
+            labels.push(label);
+        }
+    }
+    let mut sink = match &args.rejects {
+        Some(path) => RejectSink::File(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create rejects file {}", path.display()))?,
+        )),
+        None => RejectSink::Stderr,
+    };
+    let bar = if std::io::stderr().is_terminal() && !args.json {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<IngestProgress>();
+    let options = IngestOptions {
+        service: args.service.clone(),
+        labels,
+        templates_path: settings.templates_path(),
+    };
+    let task = tokio::spawn(rootline_agent::ingest_files(
+        index,
+        paths,
+        options,
+        move |p| {
+            let _ = tx.send(p);
+        },
+    ));
+    while let Some(p) = rx.recv().await {
+        match p {
+            IngestProgress::FileStarted { path, bytes } => {
+                if let Some(b) = &bar {
+                    b.set_length(bytes);
+                    b.set_position(0);
+                    b.set_message(path.display().to_string());
+                }
+            }
+            IngestProgress::Bytes(n) => {
+                if let Some(b) = &bar {
+                    b.set_position(n);
+                }
+            }
+            IngestProgress::Rejected(r) => match &mut sink {
+                RejectSink::Stderr => {
+                    let line = format!("rejected: {r}");
+                    match &bar {
+                        Some(b) => b.suspend(|| eprintln!("{line}")),
+                        None => eprintln!("{line}"),
+                    }
+                }
+                RejectSink::File(f) => {
+                    writeln!(f, "{}", serde_json::to_string(&r)?)?;
+                }
+            },
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if let RejectSink::File(f) = &mut sink {
+        f.flush()?;
+    }
+    let (summary, file_errors) = task.await??;
+    for e in &file_errors {
+        eprintln!("error: {e}");
+    }
+    store
+        .record_ingest_run(&IngestRun {
+            id: uuid::Uuid::now_v7().to_string(),
+            started_at,
+            finished_at: now_rfc3339(),
+            sources: args.paths.iter().map(|p| p.display().to_string()).collect(),
+            read: summary.read,
+            indexed: summary.indexed,
+            rejected: summary.rejected,
+        })
+        .await?;
+    print_summary(&summary, args.json, file_errors.len())?;
+    Ok(if file_errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_summary(s: &IngestSummary, json: bool, file_errors: usize) -> Result<()> {
+    if json {
+        let v = serde_json::json!({
+            "read": s.read,
+            "indexed": s.indexed,
+            "rejected": s.rejected,
+            "joined": s.joined,
+            "files": s.files,
+            "file_errors": file_errors,
+            "bytes": s.bytes,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "ingested {} file(s): {} lines read, {} records indexed, {} lines rejected, {} continuation lines joined{}",
+            s.files,
+            s.read,
+            s.indexed,
+            s.rejected,
+            s.joined,
+            if file_errors > 0 {
+                format!(", {file_errors} file(s) failed")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+fn parse_time_arg(name: &str, value: &str) -> Result<DateTime<Utc>> {
+    let ns = parse_timestamp(value)
+        .with_context(|| format!("--{name} {value:?} is not a timestamp (RFC 3339 or epoch)"))?;
+    Ok(Utc.timestamp_nanos(ns))
+}
+
+async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let report = if let Some(bundle_dir) = &args.bundle {
+        let bundle = Bundle::load(bundle_dir)?;
+        investigate_bundle(&bundle).await?
+    } else {
+        let title = args
+            .title
+            .clone()
+            .context("give a bundle directory, or --title and --start")?;
+        let start = parse_time_arg(
+            "start",
+            args.start.as_deref().context("--start is required")?,
+        )?;
+        let end = args
+            .end
+            .as_deref()
+            .map(|e| parse_time_arg("end", e))
+            .transpose()?;
+        let alert = match &args.alert {
+            Some(p) => Some(
+                serde_json::from_str(
+                    &std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?,
+                )
+                .with_context(|| format!("{} is not JSON", p.display()))?,
+            ),
+            None => None,
+        };
+        let incident = Incident {
+            id: uuid::Uuid::now_v7().to_string(),
+            title,
+            description: args.description.clone(),
+            start,
+            end,
+            services: args.services.clone(),
+            alert,
+            baseline_windows: vec![],
+        };
+        let index = open_index(&settings.index_dir())?;
+        let templates = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
+        rootline_agent::investigate(index, templates, incident, LogSignalConfig::default()).await?
+    };
+    store.save_investigation(&report).await?;
+    print_report(&report, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ingests a bundle into a fresh scratch index and investigates it.
+pub async fn investigate_bundle(bundle: &Bundle) -> Result<Report> {
+    let scratch = tempfile::tempdir()?;
+    let index = open_index(&scratch.path().join("index"))?;
+    let templates_path = scratch.path().join("templates.json");
+    let labels = bundle
+        .log_files
+        .iter()
+        .map(|f| Some(bundle.label(f)))
+        .collect();
+    let options = IngestOptions {
+        service: None,
+        labels,
+        templates_path: templates_path.clone(),
+    };
+    let (summary, errors) =
+        rootline_agent::ingest_files(index.clone(), bundle.log_files.clone(), options, |_| {})
+            .await?;
+    if let Some(e) = errors.first() {
+        bail!("bundle {}: {e}", bundle.root.display());
+    }
+    if summary.rejected > 0 {
+        eprintln!(
+            "note: {} line(s) of the bundle were rejected",
+            summary.rejected
+        );
+    }
+    let templates = Arc::new(rootline_agent::load_miner(&templates_path)?);
+    Ok(rootline_agent::investigate(
+        index,
+        templates,
+        bundle.incident.clone(),
+        LogSignalConfig::default(),
+    )
+    .await?)
+}
+
+fn print_report(report: &Report, format: Format) -> Result<()> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(report)?),
+        Format::Markdown => print!("{}", rootline_agent::render_markdown(report)),
+        Format::Text => print!("{}", rootline_agent::render_text(report)),
+    }
+    Ok(())
+}
+
+/// The demo bundle: next to the sources when run from a checkout, else ./eval/demo.
+fn demo_bundle_dir() -> PathBuf {
+    let in_checkout =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/demo/nezha-tt-2023-01-29-0925");
+    if in_checkout.exists() {
+        return in_checkout;
+    }
+    PathBuf::from("eval/demo/nezha-tt-2023-01-29-0925")
+}
+
+async fn demo(settings: &Settings, args: DemoArgs) -> Result<ExitCode> {
+    let dir = args.bundle.clone().unwrap_or_else(demo_bundle_dir);
+    let bundle = Bundle::load(&dir)?;
+    let started = std::time::Instant::now();
+    let report = investigate_bundle(&bundle).await?;
+    let elapsed = started.elapsed();
+    let store = open_store(settings).await?;
+    store.save_investigation(&report).await?;
+    print_report(&report, args.format)?;
+    if args.format == Format::Text {
+        println!(
+            "Investigated in {:.2} s, offline, no model and no network.",
+            elapsed.as_secs_f64()
+        );
+        // Shown only after the ranking is done, so a reader can check it; the ranking never reads it.
+        let truth_path = dir.join(rootline_agent::bundle::TRUTH_FILE);
+        if let Ok(text) = std::fs::read_to_string(&truth_path)
+            && let Ok(truth) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(service) = truth.get("root_cause_service").and_then(|s| s.as_str())
+        {
+            let rank = report
+                .candidates
+                .iter()
+                .position(|c| c.entity == service)
+                .map_or("not ranked".to_string(), |r| format!("ranked #{}", r + 1));
+            println!(
+                "Known root cause (from {}, read after ranking): {service} ({}) — {rank}.",
+                truth_path.display(),
+                truth
+                    .get("fault_type")
+                    .and_then(|f| f.as_str())
+                    .unwrap_or("?")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report(settings: &Settings, args: ReportArgs) -> Result<ExitCode> {
+    let store = open_store(settings).await?;
+    match store.get_investigation(&args.id).await? {
+        Some(r) => {
+            print_report(&r, args.format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => bail!("no investigation with id {}", args.id),
+    }
+}
+
+async fn search(settings: &Settings, args: SearchArgs) -> Result<ExitCode> {
+    let index = open_index(&settings.index_dir())?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|v| parse_time_arg("from", v))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|v| parse_time_arg("to", v))
+        .transpose()?;
+    let range_ns = match (from, to) {
+        (None, None) => None,
+        (f, t) => Some((
+            f.and_then(|f| f.timestamp_nanos_opt()).unwrap_or(i64::MIN),
+            t.and_then(|t| t.timestamp_nanos_opt()).unwrap_or(i64::MAX),
+        )),
+    };
+    let filter = Filter {
+        range_ns,
+        service: args.service.clone(),
+        text: Some(args.query.clone()),
+    };
+    let limit = args.limit;
+    let hits = tokio::task::spawn_blocking(move || index.search(&filter, limit)).await??;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+    } else {
+        for r in &hits {
+            println!(
+                "{} {} {:<5} {} [{}] {}",
+                r.evidence_id,
+                format_ns(r.ts_ns),
+                r.level.as_str(),
+                r.service,
+                r.provenance,
+                r.message.lines().next().unwrap_or("")
+            );
+        }
+        eprintln!("{} hit(s)", hits.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(command: ImportCommand) -> Result<ExitCode> {
+    match command {
+        ImportCommand::Nezha { src, out, case } => {
+            let summary = rootline_import::nezha::import(&src, &out, case.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn templates(settings: &Settings, command: TemplatesCommand) -> Result<ExitCode> {
+    match command {
+        TemplatesCommand::List {
+            service,
+            limit,
+            json,
+        } => {
+            let miner = rootline_agent::load_miner(&settings.templates_path())?;
+            let mut list: Vec<_> = miner
+                .templates()
+                .filter(|t| service.as_deref().is_none_or(|s| t.service() == s))
+                .collect();
+            list.sort_by(|a, b| b.count().cmp(&a.count()).then(a.id().cmp(&b.id())));
+            list.truncate(limit);
+            if json {
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({"id": t.id().0, "service": t.service(), "count": t.count(), "template": t.text()})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for t in list {
+                    println!(
+                        "{:>8} {:>9}  {:<28} {}",
+                        t.id().0,
+                        t.count(),
+                        t.service(),
+                        t.text()
+                    );
+                }
+            }
+        }
+        TemplatesCommand::Eval {
+            dir,
+            json,
+            assignments,
+        } => {
+            let report = rootline_templates::loghub::evaluate_dir(
+                &dir,
+                &rootline_templates::MinerConfig::default(),
+                assignments.as_deref(),
+                1,
+            )
+            .with_context(|| format!("cannot evaluate {}", dir.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", rootline_templates::loghub::format_table(&report));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(settings: &Settings, _args: ServeArgs) -> Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let state = rootline_server::AppState::new(store);
+    let app = rootline_server::Application::build(&settings.listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    eprintln!(
+        "rootline listening on {} (data dir {})",
+        app.local_addr()?,
+        settings.data_dir.display()
+    );
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,225 @@
+//! End-to-end tests of the `rootline` binary: real files, a real index and a real SQLite store in
+//! a temporary data dir.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rootline(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(args)
+        .env("ROOTLINE_DATA_DIR", data_dir)
+        .env_remove("ROOTLINE_DATABASE_URL")
+        .env_remove("ROOTLINE_CONFIG")
+        .current_dir(data_dir)
+        .output()
+        .expect("run rootline")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const MIXED_LOG: &str = r#"2023-01-29T08:40:00Z INFO  checkout started order=1
+{"time":"2023-01-29T08:40:01Z","level":"error","service":"payments","msg":"card processor timeout after 3000ms"}
+this line has no timestamp
+{"time":"2023-01-29T08:40:02Z","msg":
+2023-01-29T08:40:03Z ERROR checkout failed: upstream payments unavailable
+    at com.shop.Checkout.pay(Checkout.java:88)
+{"time":"not a time","msg":"x"}
+2023-01-29T08:40:04Z INFO  checkout started order=2
+"#;
+
+#[test]
+fn ingest_reports_counts_and_rejects_and_good_lines_are_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("checkout.log");
+    std::fs::write(&log, MIXED_LOG).unwrap();
+    let out = rootline(dir.path(), &["ingest", "--json", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["read"], 8);
+    assert_eq!(summary["indexed"], 4);
+    assert_eq!(summary["rejected"], 3);
+    assert_eq!(summary["joined"], 1);
+    let err = stderr(&out);
+    for line in [3, 4, 7] {
+        assert!(
+            err.contains(&format!("checkout.log:{line}: ")),
+            "line {line} not reported in: {err}"
+        );
+    }
+    assert!(err.contains("no timestamp") && err.contains("invalid JSON"));
+
+    let out = rootline(dir.path(), &["search", "--json", "timeout OR unavailable"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(hits.iter().any(|h| h["service"] == "payments"));
+    assert!(hits.iter().any(|h| h["service"] == "checkout"
+        && h["message"].as_str().unwrap().contains("Checkout.java:88")));
+
+    // Re-ingesting the same file adds nothing.
+    let out = rootline(dir.path(), &["ingest", "--json", log.to_str().unwrap()]);
+    assert!(out.status.success());
+    let out = rootline(dir.path(), &["search", "--json", "checkout"]);
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(hits.len(), 3, "{hits:?}");
+}
+
+#[test]
+fn rejects_file_and_missing_input_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, MIXED_LOG).unwrap();
+    let rejects = dir.path().join("rejects.jsonl");
+    let missing = dir.path().join("does-not-exist.log");
+    let out = rootline(
+        dir.path(),
+        &[
+            "ingest",
+            "--json",
+            "--rejects",
+            rejects.to_str().unwrap(),
+            missing.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ],
+    );
+    // The missing file fails the run, but the good file still went in.
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("does-not-exist.log"),
+        "{}",
+        stderr(&out)
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["indexed"], 4);
+    assert_eq!(summary["file_errors"], 1);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["line"], 3);
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("app.log"));
+}
+
+#[test]
+fn investigate_a_window_with_no_data_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("checkout.log");
+    std::fs::write(&log, MIXED_LOG).unwrap();
+    assert!(
+        rootline(dir.path(), &["ingest", log.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = rootline(
+        dir.path(),
+        &[
+            "investigate",
+            "--title",
+            "checkout down",
+            "--start",
+            "2024-05-01T00:00:00Z",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["outcome"], "no_data");
+    assert_eq!(report["candidates"].as_array().unwrap().len(), 0);
+    // Stored, and printable again by id.
+    let id = report["investigation_id"].as_str().unwrap();
+    let again = rootline(dir.path(), &["report", id, "--format", "markdown"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("No data"));
+}
+
+#[test]
+fn investigate_flags_errors_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rootline(
+        dir.path(),
+        &["investigate", "--title", "x", "--start", "tomorrow-ish"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--start"), "{}", stderr(&out));
+    let out = rootline(dir.path(), &["investigate", "/nonexistent/bundle"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("/nonexistent/bundle/incident.json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The bundled real incident: the ranking must put the known root cause in its top 3.
+#[test]
+fn demo_ranks_the_true_root_cause_in_the_top_three() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rootline(dir.path(), &["demo", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let bundle = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("truth.json")).unwrap()).unwrap();
+    let top3: Vec<&str> = report["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|c| c["entity"].as_str().unwrap())
+        .collect();
+    assert!(
+        top3.contains(&truth["root_cause_service"].as_str().unwrap()),
+        "top 3 {top3:?}, truth {}",
+        truth["root_cause_service"]
+    );
+    // Every candidate cites evidence that is in the report.
+    let ids: Vec<&str> = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    for c in report["candidates"].as_array().unwrap() {
+        assert!(!c["evidence"].as_array().unwrap().is_empty());
+        for e in c["evidence"].as_array().unwrap() {
+            assert!(ids.contains(&e.as_str().unwrap()));
+        }
+    }
+    assert!(dir.path().join("rootline.db").exists());
+}
+
+#[test]
+fn config_file_is_read_and_env_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file");
+    std::fs::write(
+        dir.path().join("rootline.toml"),
+        format!("data_dir = {:?}\n", from_file.to_str().unwrap()),
+    )
+    .unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, "2023-01-29T08:40:00Z INFO hello\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(["ingest", log.to_str().unwrap()])
+        .env_remove("ROOTLINE_DATA_DIR")
+        .env_remove("ROOTLINE_DATABASE_URL")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(from_file.join("index").exists());
+    assert!(from_file.join("rootline.db").exists());
+}
