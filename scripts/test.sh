@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. The store and server tests need PostgreSQL on 127.0.0.1:5432
+# (user postgres, trust auth); this starts the local cluster when it is down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    echo "starting PostgreSQL..." >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+    for _ in $(seq 1 30); do
+      pg_isready -h 127.0.0.1 -p 5432 -q && break
+      sleep 1
+    done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 -q || {
+    echo "PostgreSQL is not reachable on 127.0.0.1:5432 and could not be started" >&2
+    exit 1
+  }
+fi
+
+exec cargo test --workspace "$@"
