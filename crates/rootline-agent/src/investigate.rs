@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use rootline_core::time::format_ns;
-use rootline_core::{Incident, LogRecord, Outcome, Report, WindowStats};
+use std::collections::BTreeMap;
+
+use rootline_core::{Incident, Outcome, Report, TemplateStat, WindowStats};
 use rootline_index::{Filter, IndexError, LogIndex};
-use rootline_signals::{LogSignalConfig, analyse_logs};
+use rootline_signals::{LogSignalConfig, analyse_templates};
 use rootline_templates::{TemplateId, TemplateMiner};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,44 +41,47 @@ fn investigate_blocking(
     config: &LogSignalConfig,
 ) -> Result<Report, InvestigateError> {
     let (start, end) = incident.window_ns();
-    let window = index.records(&Filter {
-        range_ns: Some((start, end)),
-        ..Default::default()
-    })?;
+    let window = canonical_stats(
+        index.template_stats(
+            &Filter {
+                range_ns: Some((start, end)),
+                ..Default::default()
+            },
+            config.max_examples,
+        )?,
+        templates,
+        config.max_examples,
+    );
     let baselines = incident.baseline_ns();
-    let mut baseline: Vec<LogRecord> = Vec::new();
+    let mut baseline = Vec::new();
     for (bs, be) in &baselines {
-        baseline.extend(index.records(&Filter {
-            range_ns: Some((*bs, *be)),
-            ..Default::default()
-        })?);
+        baseline.extend(index.template_stats(
+            &Filter {
+                range_ns: Some((*bs, *be)),
+                ..Default::default()
+            },
+            config.max_examples,
+        )?);
     }
-    // Templates merge as the miner learns; compare records by their current template.
-    let mut window = window;
-    for r in window.iter_mut().chain(baseline.iter_mut()) {
-        r.template_id = r
-            .template_id
-            .map(|t| templates.resolve(TemplateId(t)).map_or(t, |c| c.0));
-    }
-    let signals = analyse_logs(&window, &baseline, config);
-    let mut services: Vec<&str> = window.iter().map(|r| r.service.as_str()).collect();
+    let baseline = canonical_stats(baseline, templates, config.max_examples);
+    let signals = analyse_templates(&window, &baseline, config);
+    let mut services: Vec<&str> = window.iter().map(|s| s.service.as_str()).collect();
     services.sort_unstable();
     services.dedup();
+    let join = |f: fn(&(i64, i64)) -> i64| {
+        baselines
+            .iter()
+            .map(|b| format_ns(f(b)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let stats = WindowStats {
         window_start: format_ns(start),
         window_end: format_ns(end),
-        baseline_start: baselines
-            .iter()
-            .map(|b| format_ns(b.0))
-            .collect::<Vec<_>>()
-            .join(", "),
-        baseline_end: baselines
-            .iter()
-            .map(|b| format_ns(b.1))
-            .collect::<Vec<_>>()
-            .join(", "),
-        window_records: window.len() as u64,
-        baseline_records: baseline.len() as u64,
+        baseline_start: join(|b| b.0),
+        baseline_end: join(|b| b.1),
+        window_records: window.iter().map(|s| s.count).sum(),
+        baseline_records: baseline.iter().map(|s| s.count).sum(),
         services_seen: services.len() as u64,
     };
     let now = chrono::Utc::now();
@@ -91,6 +96,48 @@ fn investigate_blocking(
         candidates: signals.candidates,
         evidence: signals.evidence,
     })
+}
+
+/// Templates merge as the miner learns, so records ingested early may carry an id that has since
+/// been folded into another. Re-key every count by its current template, merge duplicates, and
+/// show the template text instead of one raw line.
+fn canonical_stats(
+    stats: Vec<TemplateStat>,
+    templates: &TemplateMiner,
+    max_examples: usize,
+) -> Vec<TemplateStat> {
+    let mut merged: BTreeMap<(String, Option<u64>), TemplateStat> = BTreeMap::new();
+    for mut s in stats {
+        if let Some(id) = s.template_id {
+            let canonical = templates.resolve(TemplateId(id)).unwrap_or(TemplateId(id));
+            s.template_id = Some(canonical.0);
+            if let Some(t) = templates.get(canonical) {
+                s.sample = t.text().to_string();
+            }
+        }
+        match merged.entry((s.service.clone(), s.template_id)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(s);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let m = o.get_mut();
+                m.count += s.count;
+                m.errors += s.errors;
+                m.warnings += s.warnings;
+                if s.worst_level.severity() > m.worst_level.severity() {
+                    m.worst_level = s.worst_level;
+                }
+                m.first_ns = m.first_ns.min(s.first_ns);
+                m.last_ns = m.last_ns.max(s.last_ns);
+                for e in s.examples {
+                    if m.examples.len() < max_examples {
+                        m.examples.push(e);
+                    }
+                }
+            }
+        }
+    }
+    merged.into_values().collect()
 }
 
 /// True when the report should make a person look twice before trusting the top candidate.

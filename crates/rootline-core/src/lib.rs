@@ -7,9 +7,11 @@ pub mod evidence;
 pub mod incident;
 pub mod record;
 pub mod report;
+pub mod stats;
 pub mod time;
 
 pub use evidence::{Evidence, EvidenceKind};
 pub use incident::{Incident, IncidentError, TimeWindow};
 pub use record::{Level, LogRecord, Provenance};
 pub use report::{Candidate, FaultType, Outcome, Report, WindowStats};
+pub use stats::TemplateStat;

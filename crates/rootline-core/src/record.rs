@@ -49,6 +49,19 @@ impl Level {
         }
     }
 
+    /// Ordering by how bad a line is; `Unknown` ranks with `Info` (most loggers that omit a
+    /// level are logging routine lines). The derived `Ord` is declaration order, not this.
+    pub fn severity(self) -> u8 {
+        match self {
+            Level::Trace => 0,
+            Level::Debug => 1,
+            Level::Unknown | Level::Info => 2,
+            Level::Warn => 3,
+            Level::Error => 4,
+            Level::Fatal => 5,
+        }
+    }
+
     /// Error or worse.
     pub fn is_error(self) -> bool {
         matches!(self, Level::Error | Level::Fatal)

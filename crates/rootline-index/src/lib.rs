@@ -8,9 +8,12 @@
 //!
 //! Architecture invariant: only this crate imports tantivy.
 
+mod stats;
+
 use std::ops::Bound;
 use std::path::Path;
 
+pub use rootline_core::TemplateStat;
 use rootline_core::{Level, LogRecord, Provenance};
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
@@ -162,6 +165,55 @@ impl LogIndex {
                 self.to_record(&doc)
             })
             .collect()
+    }
+
+    /// Per-(service, template) counts for the records matching `filter`, most frequent first,
+    /// with up to `max_examples` example evidence ids each.
+    pub fn template_stats(
+        &self,
+        filter: &Filter,
+        max_examples: usize,
+    ) -> Result<Vec<TemplateStat>, IndexError> {
+        let query = self.query(filter)?;
+        let searcher = self.reader.searcher();
+        let fruit = searcher.search(&query, &stats::StatsCollector { max_examples })?;
+        let mut out = Vec::with_capacity(fruit.len());
+        for ((service, template_id), acc) in fruit {
+            let mut examples = Vec::with_capacity(acc.examples.len());
+            let mut sample = String::new();
+            // Index order is not time order across segments: report the earliest examples.
+            let mut docs: Vec<LogRecord> = Vec::with_capacity(acc.examples.len());
+            for address in &acc.examples {
+                let doc: TantivyDocument = searcher.doc(*address)?;
+                docs.push(self.to_record(&doc)?);
+            }
+            docs.sort_by(|a, b| (a.ts_ns, &a.evidence_id).cmp(&(b.ts_ns, &b.evidence_id)));
+            for (i, r) in docs.into_iter().enumerate() {
+                if i == 0 {
+                    sample = r.message.lines().next().unwrap_or("").to_string();
+                }
+                examples.push(r.evidence_id);
+            }
+            out.push(TemplateStat {
+                service,
+                template_id,
+                count: acc.count,
+                errors: acc.errors,
+                warnings: acc.warnings,
+                worst_level: acc.worst,
+                first_ns: acc.first_ns,
+                last_ns: acc.last_ns,
+                examples,
+                sample,
+            });
+        }
+        out.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.service.cmp(&b.service))
+                .then_with(|| a.template_id.cmp(&b.template_id))
+        });
+        Ok(out)
     }
 
     pub fn get(&self, evidence_id: &str) -> Result<Option<LogRecord>, IndexError> {
@@ -365,6 +417,50 @@ mod tests {
         drop(index);
         let reopened = LogIndex::open(dir.path()).unwrap();
         assert_eq!(reopened.count(&Filter::default()).unwrap(), 3);
+    }
+
+    #[test]
+    fn template_stats_count_without_loading_every_record() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut w = index.writer().unwrap();
+        let r = |id: &str, ts: i64, service: &str, level: Level, t: u64| {
+            let mut rec = record(id, ts, service, level, "m");
+            rec.template_id = Some(t);
+            rec
+        };
+        w.add(&r("a1", 5, "api", Level::Info, 1)).unwrap();
+        w.add(&r("a2", 3, "api", Level::Error, 1)).unwrap();
+        w.add(&r("a3", 4, "api", Level::Info, 1)).unwrap();
+        w.add(&r("a4", 9, "api", Level::Warn, 2)).unwrap();
+        w.add(&r("d1", 7, "db", Level::Info, 1)).unwrap();
+        w.commit().unwrap();
+        // A second segment: counts must merge across segments.
+        w.add(&r("a5", 1, "api", Level::Info, 1)).unwrap();
+        w.commit().unwrap();
+        let stats = index.template_stats(&Filter::default(), 2).unwrap();
+        assert_eq!(stats.len(), 3);
+        let api1 = &stats[0];
+        assert_eq!((api1.service.as_str(), api1.template_id), ("api", Some(1)));
+        assert_eq!((api1.count, api1.errors, api1.warnings), (4, 1, 0));
+        assert_eq!((api1.first_ns, api1.last_ns), (1, 5));
+        assert_eq!(api1.worst_level, Level::Error);
+        assert_eq!(api1.examples.len(), 2);
+        let api2 = stats.iter().find(|s| s.template_id == Some(2)).unwrap();
+        assert_eq!(
+            (api2.count, api2.warnings, api2.worst_level),
+            (1, 1, Level::Warn)
+        );
+        let windowed = index
+            .template_stats(
+                &Filter {
+                    range_ns: Some((4, 8)),
+                    ..Default::default()
+                },
+                3,
+            )
+            .unwrap();
+        let total: u64 = windowed.iter().map(|s| s.count).sum();
+        assert_eq!(total, 3);
     }
 
     #[test]

@@ -14,6 +14,6 @@ mod logs;
 mod mask;
 mod stats;
 
-pub use logs::{LogSignalConfig, LogSignals, analyse_logs};
+pub use logs::{LogSignalConfig, LogSignals, aggregate, analyse_logs, analyse_templates};
 pub use mask::{mask_message, template_key};
 pub use stats::{poisson_cdf, poisson_sf};

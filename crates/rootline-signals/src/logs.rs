@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rootline_core::{Candidate, Evidence, EvidenceKind, FaultType, Level, LogRecord, Outcome};
+use rootline_core::{
+    Candidate, Evidence, EvidenceKind, FaultType, Level, LogRecord, Outcome, TemplateStat,
+};
 
-use crate::mask::template_key;
+use crate::mask::mask_message;
 use crate::stats::{poisson_cdf, poisson_sf};
 
 #[derive(Debug, Clone)]
@@ -45,33 +47,6 @@ pub struct LogSignals {
     pub outcome: Outcome,
     /// Why the outcome is what it is, in one sentence.
     pub outcome_reason: String,
-}
-
-#[derive(Default)]
-struct Tally {
-    count: u64,
-    first_ns: i64,
-    worst_level: Level,
-    examples: Vec<String>,
-    sample: String,
-}
-
-impl Tally {
-    fn add(&mut self, r: &LogRecord, max_examples: usize) {
-        if self.count == 0 || r.ts_ns < self.first_ns {
-            self.first_ns = r.ts_ns;
-        }
-        if self.count == 0 {
-            self.sample = first_line(&r.message, 160);
-        }
-        self.count += 1;
-        if severity(r.level) > severity(self.worst_level) {
-            self.worst_level = r.level;
-        }
-        if self.examples.len() < max_examples {
-            self.examples.push(r.evidence_id.clone());
-        }
-    }
 }
 
 /// Unknown counts as info: most loggers that omit a level are logging routine lines.
@@ -134,13 +109,77 @@ enum FaultHint {
     ErrorSpike,
 }
 
-/// Compares the incident window with its baseline and ranks services.
+/// Aggregates records into per-(service, template) counts, the same shape the index computes.
+/// Records without a template id are keyed by their masked message.
+pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat> {
+    let mut map: BTreeMap<(String, u64), TemplateStat> = BTreeMap::new();
+    for r in records {
+        let template = r
+            .template_id
+            .unwrap_or_else(|| fnv(mask_message(&r.message).as_bytes()));
+        let s = map
+            .entry((r.service.clone(), template))
+            .or_insert_with(|| TemplateStat {
+                service: r.service.clone(),
+                template_id: Some(template),
+                count: 0,
+                errors: 0,
+                warnings: 0,
+                worst_level: Level::Trace,
+                first_ns: i64::MAX,
+                last_ns: i64::MIN,
+                examples: vec![],
+                sample: first_line(&r.message, 500),
+            });
+        s.count += 1;
+        if r.level.is_error() {
+            s.errors += 1;
+        } else if r.level == Level::Warn {
+            s.warnings += 1;
+        }
+        if severity(r.level) > severity(s.worst_level) {
+            s.worst_level = r.level;
+        }
+        s.first_ns = s.first_ns.min(r.ts_ns);
+        s.last_ns = s.last_ns.max(r.ts_ns);
+        if s.examples.len() < max_examples {
+            s.examples.push(r.evidence_id.clone());
+        }
+    }
+    map.into_values().collect()
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Compares the incident window with its baseline and ranks services, from records.
 pub fn analyse_logs(
     window: &[LogRecord],
     baseline: &[LogRecord],
     config: &LogSignalConfig,
 ) -> LogSignals {
-    if window.is_empty() {
+    analyse_templates(
+        &aggregate(window, config.max_examples),
+        &aggregate(baseline, config.max_examples),
+        config,
+    )
+}
+
+/// Compares per-template counts of the window with those of its baseline and ranks services.
+pub fn analyse_templates(
+    window: &[TemplateStat],
+    baseline: &[TemplateStat],
+    config: &LogSignalConfig,
+) -> LogSignals {
+    let window_total: u64 = window.iter().map(|s| s.count).sum();
+    let baseline_total: u64 = baseline.iter().map(|s| s.count).sum();
+    if window_total == 0 {
         return LogSignals {
             evidence: vec![],
             candidates: vec![],
@@ -148,28 +187,7 @@ pub fn analyse_logs(
             outcome_reason: "the index holds no log records in the incident window".into(),
         };
     }
-    let mut win: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    let mut base: HashMap<(String, String), Tally> = HashMap::new();
-    let mut win_errors: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut base_errors: HashMap<String, u64> = HashMap::new();
-    for r in window {
-        let key = (r.service.clone(), template_key(r));
-        win.entry(key).or_default().add(r, config.max_examples);
-        if r.level.is_error() {
-            win_errors
-                .entry(r.service.clone())
-                .or_default()
-                .add(r, config.max_examples);
-        }
-    }
-    for r in baseline {
-        let key = (r.service.clone(), template_key(r));
-        base.entry(key).or_default().add(r, config.max_examples);
-        if r.level.is_error() {
-            *base_errors.entry(r.service.clone()).or_default() += 1;
-        }
-    }
-    if baseline.is_empty() {
+    if baseline_total == 0 {
         return LogSignals {
             evidence: vec![],
             candidates: vec![],
@@ -177,8 +195,37 @@ pub fn analyse_logs(
             outcome_reason: "there are no baseline records to compare the window with".into(),
         };
     }
+    let key_of = |s: &TemplateStat| (s.service.clone(), template_label(s));
+    let mut win: BTreeMap<(String, String), &TemplateStat> = BTreeMap::new();
+    for s in window {
+        win.insert(key_of(s), s);
+    }
+    let mut base: HashMap<(String, String), &TemplateStat> = HashMap::new();
+    for s in baseline {
+        base.insert(key_of(s), s);
+    }
+    // Errors per service, with the window's first few error examples.
+    let mut win_errors: BTreeMap<String, (u64, i64, Vec<String>)> = BTreeMap::new();
+    for s in window.iter().filter(|s| s.errors > 0) {
+        let e = win_errors
+            .entry(s.service.clone())
+            .or_insert((0, i64::MAX, vec![]));
+        e.0 += s.errors;
+        e.1 = e.1.min(s.first_ns);
+        if s.worst_level.is_error() {
+            for x in &s.examples {
+                if e.2.len() < config.max_examples {
+                    e.2.push(x.clone());
+                }
+            }
+        }
+    }
+    let mut base_errors: HashMap<String, u64> = HashMap::new();
+    for s in baseline {
+        *base_errors.entry(s.service.clone()).or_default() += s.errors;
+    }
     // Volume normalisation: what the baseline predicts for a window of this many records.
-    let scale = window.len() as f64 / baseline.len() as f64;
+    let scale = window_total as f64 / baseline_total as f64;
     let mut scored: Vec<Scored> = Vec::new();
 
     for ((service, key), t) in &win {
@@ -204,7 +251,7 @@ pub fn analyse_logs(
                         "new {} message in {service}, {}× in the window, never in the baseline: \"{}\"",
                         t.worst_level.as_str(),
                         t.count,
-                        t.sample
+                        first_line(&t.sample, 200)
                     ),
                     examples: t.examples.clone(),
                 },
@@ -228,7 +275,7 @@ pub fn analyse_logs(
                         t.worst_level.as_str(),
                         t.count,
                         expected,
-                        t.sample
+                        first_line(&t.sample, 200)
                     ),
                     examples: t.examples.clone(),
                 },
@@ -243,7 +290,7 @@ pub fn analyse_logs(
     }
 
     // Messages the service stopped writing: a code path that no longer runs.
-    let mut vanished: Vec<(&(String, String), &Tally)> =
+    let mut vanished: Vec<(&(String, String), &&TemplateStat)> =
         base.iter().filter(|(k, _)| !win.contains_key(*k)).collect();
     vanished.sort_by(|a, b| a.0.cmp(b.0));
     for ((service, key), t) in vanished {
@@ -263,7 +310,8 @@ pub fn analyse_logs(
                 strength: strength(contribution),
                 summary: format!(
                     "{service} stopped writing a message seen {}× in the baseline ({expected:.1} expected in the window): \"{}\"",
-                    t.count, t.sample
+                    t.count,
+                    first_line(&t.sample, 200)
                 ),
                 examples: t.examples.clone(),
             },
@@ -273,26 +321,25 @@ pub fn analyse_logs(
     }
 
     // Error rate per service.
-    for (service, t) in &win_errors {
+    for (service, (errors, first_ns, examples)) in &win_errors {
         let b = base_errors.get(service).copied().unwrap_or(0);
         let expected = b as f64 * scale;
-        if poisson_sf(t.count, expected.max(0.5)) >= config.significance {
+        if poisson_sf(*errors, expected.max(0.5)) >= config.significance {
             continue;
         }
-        let excess = t.count as f64 - expected;
+        let excess = *errors as f64 - expected;
         let contribution = (1.0 + excess).ln();
         scored.push(Scored {
             evidence: Evidence {
                 id: signal_id("errors", service, ""),
                 kind: EvidenceKind::ErrorRate,
                 entity: service.clone(),
-                first_seen_ns: t.first_ns,
+                first_seen_ns: *first_ns,
                 strength: strength(contribution),
                 summary: format!(
-                    "{service} logged {} errors in the window against {expected:.1} expected from the baseline",
-                    t.count
+                    "{service} logged {errors} errors in the window against {expected:.1} expected from the baseline"
                 ),
-                examples: t.examples.clone(),
+                examples: examples.clone(),
             },
             contribution,
             hint: FaultHint::ErrorSpike,
@@ -300,6 +347,14 @@ pub fn analyse_logs(
     }
 
     rank(scored, config)
+}
+
+/// The key that identifies a message shape within a service.
+fn template_label(s: &TemplateStat) -> String {
+    match s.template_id {
+        Some(id) => format!("t{id}"),
+        None => mask_message(&s.sample),
+    }
 }
 
 fn mentions_exception(s: &str) -> bool {

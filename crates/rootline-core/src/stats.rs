@@ -1,0 +1,24 @@
+//! Aggregates the index computes and the signals compare.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Level;
+
+/// Counts for one (service, template) over a filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateStat {
+    pub service: String,
+    /// `None` for records ingested without a template id.
+    pub template_id: Option<u64>,
+    pub count: u64,
+    /// Records at error level or worse.
+    pub errors: u64,
+    pub warnings: u64,
+    pub worst_level: Level,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    /// Evidence ids of the first few records (in index order).
+    pub examples: Vec<String>,
+    /// The message of the first example, for display.
+    pub sample: String,
+}
