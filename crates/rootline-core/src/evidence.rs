@@ -13,6 +13,14 @@ pub enum EvidenceKind {
     RateChange,
     /// A log record cited as an example.
     LogRecord,
+    /// A metric series that moved away from its baseline.
+    MetricAnomaly,
+    /// Span latency of an entity changed against the baseline.
+    LatencyChange,
+    /// Span error rate of an entity rose against the baseline.
+    SpanErrors,
+    /// A deploy, flag flip, scaling or config change shortly before onset.
+    Change,
 }
 
 /// An observation with a stable id. `examples` are evidence ids of log records that show it.

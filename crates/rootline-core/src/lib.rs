@@ -5,6 +5,7 @@
 
 pub mod evidence;
 pub mod incident;
+pub mod observation;
 pub mod record;
 pub mod report;
 pub mod stats;
@@ -12,6 +13,9 @@ pub mod time;
 
 pub use evidence::{Evidence, EvidenceKind};
 pub use incident::{Incident, IncidentError, TimeWindow};
+pub use observation::{
+    ChangeEvent, ChangeKind, MetricPoint, ServiceGraph, Span, SpanStatus, series_key,
+};
 pub use record::{Level, LogRecord, Provenance};
 pub use report::{Candidate, FaultType, Outcome, Report, WindowStats};
 pub use stats::TemplateStat;

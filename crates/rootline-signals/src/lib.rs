@@ -12,8 +12,13 @@
 
 mod logs;
 mod mask;
+mod rank;
 mod stats;
 
-pub use logs::{LogSignalConfig, LogSignals, aggregate, analyse_logs, analyse_templates};
+pub use logs::{LogSignalConfig, aggregate, analyse_logs, analyse_templates, log_findings};
+pub use rank::{Finding, RankContext, Ranking, rank};
+
+/// Thresholds shared by every signal and the ranking.
+pub type SignalConfig = LogSignalConfig;
 pub use mask::{mask_message, template_key};
 pub use stats::{poisson_cdf, poisson_sf};

@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rootline_core::{
-    Candidate, Evidence, EvidenceKind, FaultType, Level, LogRecord, Outcome, TemplateStat,
-};
+use rootline_core::{Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat};
 
 use crate::mask::mask_message;
+use crate::rank::{Finding, RankContext, Ranking, rank};
 use crate::stats::{poisson_cdf, poisson_sf};
 
 #[derive(Debug, Clone)]
@@ -38,15 +37,6 @@ impl Default for LogSignalConfig {
             max_evidence_per_candidate: 8,
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct LogSignals {
-    pub evidence: Vec<Evidence>,
-    pub candidates: Vec<Candidate>,
-    pub outcome: Outcome,
-    /// Why the outcome is what it is, in one sentence.
-    pub outcome_reason: String,
 }
 
 /// Unknown counts as info: most loggers that omit a level are logging routine lines.
@@ -94,19 +84,6 @@ fn signal_id(kind: &str, service: &str, key: &str) -> String {
         h = h.wrapping_mul(0x100000001b3);
     }
     format!("sig-{kind}-{h:016x}")
-}
-
-struct Scored {
-    evidence: Evidence,
-    contribution: f64,
-    hint: FaultHint,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum FaultHint {
-    Exception,
-    CodePath,
-    ErrorSpike,
 }
 
 /// Aggregates records into per-(service, template) counts, the same shape the index computes.
@@ -163,7 +140,7 @@ pub fn analyse_logs(
     window: &[LogRecord],
     baseline: &[LogRecord],
     config: &LogSignalConfig,
-) -> LogSignals {
+) -> Ranking {
     analyse_templates(
         &aggregate(window, config.max_examples),
         &aggregate(baseline, config.max_examples),
@@ -176,24 +153,25 @@ pub fn analyse_templates(
     window: &[TemplateStat],
     baseline: &[TemplateStat],
     config: &LogSignalConfig,
-) -> LogSignals {
+) -> Ranking {
+    let context = RankContext {
+        window_records: window.iter().map(|s| s.count).sum(),
+        baseline_records: baseline.iter().map(|s| s.count).sum(),
+        graph: None,
+    };
+    rank(log_findings(window, baseline, config), &context, config)
+}
+
+/// Log findings: new, bursting and vanished messages and error-rate rises, per service.
+pub fn log_findings(
+    window: &[TemplateStat],
+    baseline: &[TemplateStat],
+    config: &LogSignalConfig,
+) -> Vec<Finding> {
     let window_total: u64 = window.iter().map(|s| s.count).sum();
     let baseline_total: u64 = baseline.iter().map(|s| s.count).sum();
-    if window_total == 0 {
-        return LogSignals {
-            evidence: vec![],
-            candidates: vec![],
-            outcome: Outcome::NoData,
-            outcome_reason: "the index holds no log records in the incident window".into(),
-        };
-    }
-    if baseline_total == 0 {
-        return LogSignals {
-            evidence: vec![],
-            candidates: vec![],
-            outcome: Outcome::InsufficientEvidence,
-            outcome_reason: "there are no baseline records to compare the window with".into(),
-        };
+    if window_total == 0 || baseline_total == 0 {
+        return vec![];
     }
     let key_of = |s: &TemplateStat| (s.service.clone(), template_label(s));
     let mut win: BTreeMap<(String, String), &TemplateStat> = BTreeMap::new();
@@ -226,7 +204,7 @@ pub fn analyse_templates(
     }
     // Volume normalisation: what the baseline predicts for a window of this many records.
     let scale = window_total as f64 / baseline_total as f64;
-    let mut scored: Vec<Scored> = Vec::new();
+    let mut scored: Vec<Finding> = Vec::new();
 
     for ((service, key), t) in &win {
         let b = base
@@ -235,12 +213,12 @@ pub fn analyse_templates(
         let expected = b as f64 * scale;
         if b == 0 {
             let contribution = level_weight(t.worst_level) * (1.0 + t.count as f64).ln();
-            let hint = if severity(t.worst_level) >= 3 || mentions_exception(&t.sample) {
-                FaultHint::Exception
+            let fault = if severity(t.worst_level) >= 3 || mentions_exception(&t.sample) {
+                FaultType::Exception
             } else {
-                FaultHint::CodePath
+                FaultType::WrongReturnValue
             };
-            scored.push(Scored {
+            scored.push(Finding {
                 evidence: Evidence {
                     id: signal_id("new", service, key),
                     kind: EvidenceKind::NewMessage,
@@ -256,14 +234,14 @@ pub fn analyse_templates(
                     examples: t.examples.clone(),
                 },
                 contribution,
-                hint,
+                fault,
             });
         } else if t.count as f64 > 2.0 * expected
             && poisson_sf(t.count, expected) < config.significance
         {
             let ratio = t.count as f64 / expected.max(0.5);
             let contribution = 0.5 * level_weight(t.worst_level) * ratio.ln();
-            scored.push(Scored {
+            scored.push(Finding {
                 evidence: Evidence {
                     id: signal_id("burst", service, key),
                     kind: EvidenceKind::RateChange,
@@ -280,10 +258,10 @@ pub fn analyse_templates(
                     examples: t.examples.clone(),
                 },
                 contribution,
-                hint: if severity(t.worst_level) >= 3 {
-                    FaultHint::Exception
+                fault: if severity(t.worst_level) >= 3 {
+                    FaultType::Exception
                 } else {
-                    FaultHint::CodePath
+                    FaultType::WrongReturnValue
                 },
             });
         }
@@ -301,7 +279,7 @@ pub fn analyse_templates(
             continue;
         }
         let contribution = 1.5 * (1.0 + expected).ln();
-        scored.push(Scored {
+        scored.push(Finding {
             evidence: Evidence {
                 id: signal_id("vanished", service, key),
                 kind: EvidenceKind::RateChange,
@@ -316,7 +294,7 @@ pub fn analyse_templates(
                 examples: t.examples.clone(),
             },
             contribution,
-            hint: FaultHint::CodePath,
+            fault: FaultType::WrongReturnValue,
         });
     }
 
@@ -329,7 +307,7 @@ pub fn analyse_templates(
         }
         let excess = *errors as f64 - expected;
         let contribution = (1.0 + excess).ln();
-        scored.push(Scored {
+        scored.push(Finding {
             evidence: Evidence {
                 id: signal_id("errors", service, ""),
                 kind: EvidenceKind::ErrorRate,
@@ -342,11 +320,11 @@ pub fn analyse_templates(
                 examples: examples.clone(),
             },
             contribution,
-            hint: FaultHint::ErrorSpike,
+            fault: FaultType::ErrorSpike,
         });
     }
 
-    rank(scored, config)
+    scored
 }
 
 /// The key that identifies a message shape within a service.
@@ -362,138 +340,14 @@ fn mentions_exception(s: &str) -> bool {
     l.contains("exception") || l.contains("traceback") || l.contains("panic")
 }
 
-fn strength(contribution: f64) -> f64 {
+pub(crate) fn strength(contribution: f64) -> f64 {
     1.0 - (-contribution / 4.0).exp()
-}
-
-fn rank(mut scored: Vec<Scored>, config: &LogSignalConfig) -> LogSignals {
-    scored.sort_by(|a, b| {
-        b.contribution
-            .total_cmp(&a.contribution)
-            .then_with(|| a.evidence.id.cmp(&b.evidence.id))
-    });
-    let mut by_service: BTreeMap<&str, Vec<&Scored>> = BTreeMap::new();
-    for s in &scored {
-        by_service
-            .entry(s.evidence.entity.as_str())
-            .or_default()
-            .push(s);
-    }
-    let mut candidates: Vec<Candidate> = by_service
-        .into_iter()
-        .map(|(service, items)| candidate(service, &items, config))
-        .collect();
-    candidates.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.entity.cmp(&b.entity))
-    });
-    let total: f64 = candidates.iter().map(|c| c.score).sum();
-    let (outcome, outcome_reason) = match candidates.as_slice() {
-        [] => (
-            Outcome::NoIncidentDetected,
-            "no message, error rate or volume differs significantly from the baseline".to_string(),
-        ),
-        _ if total < config.min_incident_score => (
-            Outcome::NoIncidentDetected,
-            format!(
-                "the differences from the baseline are small (total score {total:.1} < {:.1})",
-                config.min_incident_score
-            ),
-        ),
-        [only] => (
-            Outcome::ProbableCause,
-            format!("only {} differs from its baseline", only.entity),
-        ),
-        [first, second, ..] if first.score >= config.decisive_ratio * second.score => (
-            Outcome::ProbableCause,
-            format!(
-                "{} scores {:.1}, at least {:.2}× the next candidate ({:.1})",
-                first.entity, first.score, config.decisive_ratio, second.score
-            ),
-        ),
-        [first, second, ..] => (
-            Outcome::InsufficientEvidence,
-            format!(
-                "no candidate is decisive: {} scores {:.1} and {} {:.1}; check the top candidates",
-                first.entity, first.score, second.entity, second.score
-            ),
-        ),
-    };
-    LogSignals {
-        evidence: scored.into_iter().map(|s| s.evidence).collect(),
-        candidates,
-        outcome,
-        outcome_reason,
-    }
-}
-
-fn candidate(service: &str, items: &[&Scored], config: &LogSignalConfig) -> Candidate {
-    let score: f64 = items.iter().map(|s| s.contribution).sum();
-    let weight_of = |hint: FaultHint| -> f64 {
-        items
-            .iter()
-            .filter(|s| s.hint == hint)
-            .map(|s| s.contribution)
-            .sum()
-    };
-    let (exception, code_path, spike) = (
-        weight_of(FaultHint::Exception),
-        weight_of(FaultHint::CodePath),
-        weight_of(FaultHint::ErrorSpike),
-    );
-    let fault_type = if exception >= code_path && exception > 0.0 {
-        FaultType::Exception
-    } else if code_path > 0.0 {
-        FaultType::WrongReturnValue
-    } else if spike > 0.0 {
-        FaultType::ErrorSpike
-    } else {
-        FaultType::Unknown
-    };
-    let count = |kind: EvidenceKind, prefix: &str| {
-        items
-            .iter()
-            .filter(|s| s.evidence.kind == kind && s.evidence.id.starts_with(prefix))
-            .count()
-    };
-    let mut parts = Vec::new();
-    let new = count(EvidenceKind::NewMessage, "sig-new");
-    if new > 0 {
-        parts.push(format!("{new} new message(s)"));
-    }
-    let bursts = count(EvidenceKind::RateChange, "sig-burst");
-    if bursts > 0 {
-        parts.push(format!("{bursts} bursting message(s)"));
-    }
-    let gone = count(EvidenceKind::RateChange, "sig-vanished");
-    if gone > 0 {
-        parts.push(format!("{gone} message(s) that stopped"));
-    }
-    if count(EvidenceKind::ErrorRate, "sig-errors") > 0 {
-        parts.push("an error-rate rise".to_string());
-    }
-    let strongest = &items[0].evidence.summary;
-    Candidate {
-        entity: service.to_string(),
-        fault_type,
-        score: (score * 1000.0).round() / 1000.0,
-        evidence: items
-            .iter()
-            .take(config.max_evidence_per_candidate)
-            .map(|s| s.evidence.id.clone())
-            .collect(),
-        why: format!(
-            "{} against the baseline; strongest: {strongest}",
-            parts.join(", ")
-        ),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootline_core::Provenance;
+    use rootline_core::{Outcome, Provenance};
 
     fn rec(i: u64, ts: i64, service: &str, level: Level, message: &str) -> LogRecord {
         LogRecord {

@@ -1,0 +1,214 @@
+//! Combining findings from every signal into ranked candidates and an overall outcome.
+
+use std::collections::BTreeMap;
+
+use rootline_core::{Candidate, Evidence, EvidenceKind, FaultType, Outcome, ServiceGraph};
+
+use crate::logs::LogSignalConfig;
+
+/// One piece of evidence with how much it counts against its entity, and the fault it suggests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub evidence: Evidence,
+    /// Added to the entity's score; larger means more unusual.
+    pub contribution: f64,
+    pub fault: FaultType,
+}
+
+/// What the ranking needs to know besides the findings.
+#[derive(Debug, Clone, Default)]
+pub struct RankContext<'a> {
+    /// Records (of every kind) in the incident window and in the baselines.
+    pub window_records: u64,
+    pub baseline_records: u64,
+    /// Caller → callee edges, when traces are known: a callee whose degradation explains its
+    /// callers' symptoms keeps its score while the callers' are discounted.
+    pub graph: Option<&'a ServiceGraph>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    pub evidence: Vec<Evidence>,
+    pub candidates: Vec<Candidate>,
+    pub outcome: Outcome,
+    /// Why the outcome is what it is, in one sentence.
+    pub outcome_reason: String,
+}
+
+/// Ranks entities by the sum of their findings' contributions.
+pub fn rank(
+    mut findings: Vec<Finding>,
+    context: &RankContext<'_>,
+    config: &LogSignalConfig,
+) -> Ranking {
+    if context.window_records == 0 {
+        return Ranking {
+            evidence: vec![],
+            candidates: vec![],
+            outcome: Outcome::NoData,
+            outcome_reason: "the index holds no records in the incident window".into(),
+        };
+    }
+    if context.baseline_records == 0 {
+        return Ranking {
+            evidence: vec![],
+            candidates: vec![],
+            outcome: Outcome::InsufficientEvidence,
+            outcome_reason: "there are no baseline records to compare the window with".into(),
+        };
+    }
+    findings.sort_by(|a, b| {
+        b.contribution
+            .total_cmp(&a.contribution)
+            .then_with(|| a.evidence.id.cmp(&b.evidence.id))
+    });
+    let mut by_entity: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &findings {
+        by_entity
+            .entry(f.evidence.entity.as_str())
+            .or_default()
+            .push(f);
+    }
+    let mut candidates: Vec<Candidate> = by_entity
+        .iter()
+        .map(|(entity, items)| candidate(entity, items, config))
+        .collect();
+    if let Some(graph) = context.graph {
+        discount_explained_callers(&mut candidates, graph);
+    }
+    candidates.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.entity.cmp(&b.entity))
+    });
+    let total: f64 = candidates.iter().map(|c| c.score).sum();
+    let (outcome, outcome_reason) = match candidates.as_slice() {
+        [] => (
+            Outcome::NoIncidentDetected,
+            "nothing differs significantly from the baseline".to_string(),
+        ),
+        _ if total < config.min_incident_score => (
+            Outcome::NoIncidentDetected,
+            format!(
+                "the differences from the baseline are small (total score {total:.1} < {:.1})",
+                config.min_incident_score
+            ),
+        ),
+        [only] => (
+            Outcome::ProbableCause,
+            format!("only {} differs from its baseline", only.entity),
+        ),
+        [first, second, ..] if first.score >= config.decisive_ratio * second.score => (
+            Outcome::ProbableCause,
+            format!(
+                "{} scores {:.1}, at least {:.1}× the next candidate ({}, {:.1})",
+                first.entity, first.score, config.decisive_ratio, second.entity, second.score
+            ),
+        ),
+        [first, second, ..] => (
+            Outcome::InsufficientEvidence,
+            format!(
+                "no candidate is decisive: {} scores {:.1} and {} {:.1}; check the top candidates",
+                first.entity, first.score, second.entity, second.score
+            ),
+        ),
+    };
+    Ranking {
+        evidence: findings.into_iter().map(|f| f.evidence).collect(),
+        candidates,
+        outcome,
+        outcome_reason,
+    }
+}
+
+/// A caller whose callee also scores is partly explained by it: errors and slowness flow up the
+/// call graph, so the deepest degraded service is the better root-cause candidate.
+fn discount_explained_callers(candidates: &mut [Candidate], graph: &ServiceGraph) {
+    let scores: BTreeMap<String, f64> = candidates
+        .iter()
+        .map(|c| (c.entity.clone(), c.score))
+        .collect();
+    for c in candidates.iter_mut() {
+        let explaining: Vec<(&String, f64)> = graph
+            .callees(&c.entity)
+            .filter_map(|callee| scores.get_key_value(callee).map(|(k, v)| (k, *v)))
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        if let Some((callee, callee_score)) = explaining
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+        {
+            // Keep at least half: the caller may also be broken on its own.
+            let factor = (0.5_f64).max(1.0 - 0.5 * (callee_score / c.score.max(1e-9)).min(1.0));
+            c.score = round3(c.score * factor);
+            c.why.push_str(&format!(
+                "; partly explained by its callee {callee} (score ×{factor:.2})"
+            ));
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Candidate {
+    let score: f64 = items.iter().map(|f| f.contribution).sum();
+    // The fault type with the most weight behind it.
+    let mut by_fault: BTreeMap<&'static str, (FaultType, f64)> = BTreeMap::new();
+    for f in items {
+        by_fault.entry(f.fault.as_str()).or_insert((f.fault, 0.0)).1 += f.contribution;
+    }
+    let fault_type = by_fault
+        .values()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(FaultType::Unknown, |v| v.0);
+    let count = |kind: EvidenceKind, prefix: &str| {
+        items
+            .iter()
+            .filter(|f| f.evidence.kind == kind && f.evidence.id.starts_with(prefix))
+            .count()
+    };
+    let mut parts = Vec::new();
+    let new = count(EvidenceKind::NewMessage, "sig-new");
+    if new > 0 {
+        parts.push(format!("{new} new message(s)"));
+    }
+    let bursts = count(EvidenceKind::RateChange, "sig-burst");
+    if bursts > 0 {
+        parts.push(format!("{bursts} bursting message(s)"));
+    }
+    let gone = count(EvidenceKind::RateChange, "sig-vanished");
+    if gone > 0 {
+        parts.push(format!("{gone} message(s) that stopped"));
+    }
+    if count(EvidenceKind::ErrorRate, "sig-errors") > 0 {
+        parts.push("an error-rate rise".to_string());
+    }
+    for (kind, label) in [
+        (EvidenceKind::MetricAnomaly, "metric anomaly(ies)"),
+        (EvidenceKind::LatencyChange, "latency change(s) in traces"),
+        (EvidenceKind::SpanErrors, "span error rise(s)"),
+        (EvidenceKind::Change, "change(s) shortly before onset"),
+    ] {
+        let n = items.iter().filter(|f| f.evidence.kind == kind).count();
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let strongest = &items[0].evidence.summary;
+    Candidate {
+        entity: entity.to_string(),
+        fault_type,
+        score: round3(score),
+        evidence: items
+            .iter()
+            .take(config.max_evidence_per_candidate)
+            .map(|f| f.evidence.id.clone())
+            .collect(),
+        why: format!(
+            "{} against the baseline; strongest: {strongest}",
+            parts.join(", ")
+        ),
+    }
+}
