@@ -5,6 +5,9 @@
 //! bundle/
 //!   incident.json   the Incident (title, start, end, services, alert, baseline_windows)
 //!   logs/           log files, any supported format, gzip allowed, read in name order
+//!   metrics/        metric files (Prometheus text, CSV wide or long), optional
+//!   traces/         span files (CSV, OTLP JSON), optional
+//!   changes/        change events (JSON lines) and configs/ versioned config files, optional
 //!   truth.json      optional ground truth; never opened by an investigation
 //! ```
 
@@ -14,6 +17,10 @@ use rootline_core::Incident;
 
 pub const INCIDENT_FILE: &str = "incident.json";
 pub const LOGS_DIR: &str = "logs";
+pub const METRICS_DIR: &str = "metrics";
+pub const TRACES_DIR: &str = "traces";
+pub const CHANGES_DIR: &str = "changes";
+pub const CONFIGS_DIR: &str = "configs";
 pub const TRUTH_FILE: &str = "truth.json";
 
 #[derive(Debug, Clone)]
@@ -22,6 +29,10 @@ pub struct Bundle {
     pub incident: Incident,
     /// Log files, sorted by relative path.
     pub log_files: Vec<PathBuf>,
+    pub metric_files: Vec<PathBuf>,
+    pub trace_files: Vec<PathBuf>,
+    pub change_files: Vec<PathBuf>,
+    pub config_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,17 +58,27 @@ impl Bundle {
             path: incident_path.clone(),
             message: e.to_string(),
         })?;
-        let logs_dir = root.join(LOGS_DIR);
-        let mut log_files = Vec::new();
-        collect_files(&logs_dir, &mut log_files).map_err(|e| BundleError::Read {
-            path: logs_dir.clone(),
-            message: e.to_string(),
-        })?;
-        log_files.sort();
+        let list = |name: &str, required: bool| -> Result<Vec<PathBuf>, BundleError> {
+            let dir = root.join(name);
+            let mut files = Vec::new();
+            if !required && !dir.exists() {
+                return Ok(files);
+            }
+            collect_files(&dir, &mut files).map_err(|e| BundleError::Read {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+            files.sort();
+            Ok(files)
+        };
         Ok(Bundle {
             root: root.to_path_buf(),
             incident,
-            log_files,
+            log_files: list(LOGS_DIR, true)?,
+            metric_files: list(METRICS_DIR, false)?,
+            trace_files: list(TRACES_DIR, false)?,
+            change_files: list(CHANGES_DIR, false)?,
+            config_files: list(CONFIGS_DIR, false)?,
         })
     }
 
@@ -81,4 +102,47 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Ingests a bundle into a fresh scratch index and investigates it. The scratch index lives in
+/// `scratch` (a temporary directory the caller owns) and is independent of any data dir.
+pub async fn investigate_bundle(
+    bundle: &Bundle,
+    scratch: &Path,
+    config: rootline_signals::LogSignalConfig,
+) -> Result<(rootline_core::Report, crate::IngestSummary), BundleRunError> {
+    let index = std::sync::Arc::new(rootline_index::LogIndex::open(&scratch.join("index"))?);
+    let templates_path = scratch.join("templates.json");
+    let labels = bundle
+        .log_files
+        .iter()
+        .map(|f| Some(bundle.label(f)))
+        .collect();
+    let options = crate::IngestOptions {
+        service: None,
+        labels,
+        templates_path: templates_path.clone(),
+    };
+    let (summary, errors) =
+        crate::ingest_files(index.clone(), bundle.log_files.clone(), options, |_| {}).await?;
+    if let Some(e) = errors.into_iter().next() {
+        return Err(BundleRunError::Source(e));
+    }
+    let templates = std::sync::Arc::new(crate::load_miner(&templates_path)?);
+    let report = crate::investigate(index, templates, bundle.incident.clone(), config).await?;
+    Ok((report, summary))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleRunError {
+    #[error(transparent)]
+    Index(#[from] rootline_index::IndexError),
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    #[error(transparent)]
+    Source(#[from] rootline_ingest::SourceError),
+    #[error(transparent)]
+    Templates(#[from] crate::TemplateStoreError),
+    #[error(transparent)]
+    Investigate(#[from] crate::InvestigateError),
 }

@@ -13,7 +13,7 @@ pub mod investigate;
 pub mod render;
 pub mod templates;
 
-pub use bundle::{Bundle, BundleError};
+pub use bundle::{Bundle, BundleError, BundleRunError, investigate_bundle};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
 pub use investigate::{InvestigateError, investigate};
 pub use render::{render_markdown, render_text};

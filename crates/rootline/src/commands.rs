@@ -270,38 +270,17 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
 /// Ingests a bundle into a fresh scratch index and investigates it.
 pub async fn investigate_bundle(bundle: &Bundle) -> Result<Report> {
     let scratch = tempfile::tempdir()?;
-    let index = open_index(&scratch.path().join("index"))?;
-    let templates_path = scratch.path().join("templates.json");
-    let labels = bundle
-        .log_files
-        .iter()
-        .map(|f| Some(bundle.label(f)))
-        .collect();
-    let options = IngestOptions {
-        service: None,
-        labels,
-        templates_path: templates_path.clone(),
-    };
-    let (summary, errors) =
-        rootline_agent::ingest_files(index.clone(), bundle.log_files.clone(), options, |_| {})
-            .await?;
-    if let Some(e) = errors.first() {
-        bail!("bundle {}: {e}", bundle.root.display());
-    }
+    let (report, summary) =
+        rootline_agent::investigate_bundle(bundle, scratch.path(), LogSignalConfig::default())
+            .await
+            .with_context(|| format!("bundle {}", bundle.root.display()))?;
     if summary.rejected > 0 {
         eprintln!(
             "note: {} line(s) of the bundle were rejected",
             summary.rejected
         );
     }
-    let templates = Arc::new(rootline_agent::load_miner(&templates_path)?);
-    Ok(rootline_agent::investigate(
-        index,
-        templates,
-        bundle.incident.clone(),
-        LogSignalConfig::default(),
-    )
-    .await?)
+    Ok(report)
 }
 
 fn print_report(report: &Report, format: Format) -> Result<()> {
