@@ -11,10 +11,12 @@ pub mod bundle;
 pub mod ingest;
 pub mod investigate;
 pub mod render;
+pub mod template_diff;
 pub mod templates;
 
 pub use bundle::{Bundle, BundleError, BundleRunError, investigate_bundle};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
 pub use investigate::{InvestigateError, investigate};
 pub use render::{render_markdown, render_text};
+pub use template_diff::{TemplateChange, TemplateDiffRow, template_diff};
 pub use templates::{TemplateStoreError, load_miner, save_miner};

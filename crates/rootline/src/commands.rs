@@ -46,7 +46,7 @@ async fn dispatch(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Report(a) => report(&settings, a).await,
         Command::Search(a) => search(&settings, a).await,
         Command::Import(c) => import(c),
-        Command::Templates(c) => templates(&settings, c),
+        Command::Templates(c) => templates(&settings, c).await,
         Command::Serve(a) => serve(&settings, a).await,
     }
 }
@@ -406,7 +406,7 @@ fn import(command: ImportCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn templates(settings: &Settings, command: TemplatesCommand) -> Result<ExitCode> {
+async fn templates(settings: &Settings, command: TemplatesCommand) -> Result<ExitCode> {
     match command {
         TemplatesCommand::List {
             service,
@@ -435,9 +435,60 @@ fn templates(settings: &Settings, command: TemplatesCommand) -> Result<ExitCode>
                         t.id().0,
                         t.count(),
                         t.service(),
-                        t.text()
+                        truncate(t.text(), 160)
                     );
                 }
+            }
+        }
+        TemplatesCommand::Diff {
+            start,
+            end,
+            baseline_start,
+            baseline_end,
+            service,
+            significance,
+            json,
+        } => {
+            let ns = |name: &str, v: &str| -> Result<i64> {
+                parse_timestamp(v).with_context(|| {
+                    format!("--{name} {v:?} is not a timestamp (RFC 3339 or epoch)")
+                })
+            };
+            let window = (ns("start", &start)?, ns("end", &end)?);
+            if window.1 <= window.0 {
+                bail!("--end must be after --start");
+            }
+            let baseline = match (baseline_start, baseline_end) {
+                (Some(s), Some(e)) => (ns("baseline-start", &s)?, ns("baseline-end", &e)?),
+                (None, None) => (window.0 - (window.1 - window.0), window.0),
+                _ => bail!("give both --baseline-start and --baseline-end, or neither"),
+            };
+            let index = open_index(&settings.index_dir())?;
+            let miner = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
+            let rows = rootline_agent::template_diff(
+                index,
+                miner,
+                window,
+                baseline,
+                service,
+                significance,
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in &rows {
+                    println!(
+                        "{:<5} {:<28} window {:>6}  baseline {:>6} (expected {:>8.1})  {}",
+                        format!("{:?}", r.change).to_lowercase(),
+                        r.service,
+                        r.window_count,
+                        r.baseline_count,
+                        r.expected,
+                        truncate(&r.template, 160)
+                    );
+                }
+                eprintln!("{} template(s) changed", rows.len());
             }
         }
         TemplatesCommand::Eval {
@@ -475,4 +526,14 @@ async fn serve(settings: &Settings, _args: ServeArgs) -> Result<ExitCode> {
     );
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
 }

@@ -155,6 +155,27 @@ pub enum TemplatesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Templates that are new, gone, or changed rate in a window against a baseline window.
+    Diff {
+        /// Window start (RFC 3339 or epoch).
+        #[arg(long)]
+        start: String,
+        /// Window end.
+        #[arg(long)]
+        end: String,
+        /// Baseline start; default: the same length just before --start.
+        #[arg(long)]
+        baseline_start: Option<String>,
+        #[arg(long)]
+        baseline_end: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        /// p-value below which a rate change is listed.
+        #[arg(long, default_value_t = 0.001)]
+        significance: f64,
+        #[arg(long)]
+        json: bool,
+    },
     /// GA/PA/FGA/FTA on a Loghub-style directory (one folder per system).
     Eval {
         dir: PathBuf,
