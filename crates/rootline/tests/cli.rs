@@ -223,3 +223,119 @@ fn config_file_is_read_and_env_overrides_it() {
     assert!(from_file.join("index").exists());
     assert!(from_file.join("rootline.db").exists());
 }
+
+#[test]
+fn templates_list_and_diff_on_the_demo_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925/logs");
+    let mut args = vec!["ingest".to_string(), "--json".to_string()];
+    for e in std::fs::read_dir(&logs).unwrap() {
+        args.push(e.unwrap().path().display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = rootline(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let indexed = summary["indexed"].as_u64().unwrap();
+
+    let out = rootline(
+        dir.path(),
+        &["templates", "list", "--json", "--limit", "100000"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let total: u64 = list.iter().map(|t| t["count"].as_u64().unwrap()).sum();
+    assert_eq!(
+        total, indexed,
+        "every record belongs to exactly one template"
+    );
+    assert!(
+        list.len() < indexed as usize / 10,
+        "templates compress the logs"
+    );
+
+    // The injected exception shows up as a template that is new in the incident window.
+    let out = rootline(
+        dir.path(),
+        &[
+            "templates",
+            "diff",
+            "--json",
+            "--start",
+            "2023-01-29T09:25:39Z",
+            "--end",
+            "2023-01-29T09:27:09Z",
+            "--baseline-start",
+            "2023-01-29T08:48:00Z",
+            "--baseline-end",
+            "2023-01-29T08:52:00Z",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let exception = rows
+        .iter()
+        .find(|r| {
+            r["change"] == "new"
+                && r["service"] == "ts-basic-service"
+                && r["template"].as_str().unwrap().contains("exception")
+        })
+        .expect("the new exception template");
+    assert_eq!(exception["baseline_count"], 0);
+    assert!(exception["window_count"].as_u64().unwrap() > 0);
+    assert!(!exception["examples"].as_array().unwrap().is_empty());
+    // A quiet window compared with itself shows nothing.
+    let out = rootline(
+        dir.path(),
+        &[
+            "templates",
+            "diff",
+            "--json",
+            "--start",
+            "2023-01-29T08:48:00Z",
+            "--end",
+            "2023-01-29T08:52:00Z",
+            "--baseline-start",
+            "2023-01-29T08:48:00Z",
+            "--baseline-end",
+            "2023-01-29T08:52:00Z",
+        ],
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+}
+
+#[test]
+fn templates_eval_writes_assignments_for_independent_scoring() {
+    let loghub = repo_root().join("../shared/datasets/loghub2k/HDFS");
+    if !loghub.exists() {
+        eprintln!("SKIPPED: {} is absent", loghub.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("loghub");
+    std::fs::create_dir_all(data.join("HDFS")).unwrap();
+    for e in std::fs::read_dir(&loghub).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, data.join("HDFS").join(p.file_name().unwrap())).unwrap();
+    }
+    let out_dir = dir.path().join("assignments");
+    let out = rootline(
+        dir.path(),
+        &[
+            "templates",
+            "eval",
+            data.to_str().unwrap(),
+            "--json",
+            "--assignments",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(report["average"]["ga"].as_f64().unwrap() > 0.95, "{report}");
+    let csv = std::fs::read_to_string(out_dir.join("HDFS.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("LineId,TemplateId,Template"));
+    assert_eq!(lines.count(), 2000);
+}
