@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=${1:-../shared/datasets/nezha_trainticket}
 [ -f "$SRC/cases.jsonl" ] || { echo "SKIPPED: no Nezha dataset at $SRC" >&2; exit 0; }
-cargo build -q -p rootline
-BIN=target/debug/rootline
+if [ -z "${ROOTLINE_BIN:-}" ]; then cargo build -q -p rootline; fi
+BIN=${ROOTLINE_BIN:-target/debug/rootline}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 $BIN import nezha "$SRC" --out "$WORK/bundles" >/dev/null

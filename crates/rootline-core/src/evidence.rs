@@ -21,6 +21,8 @@ pub enum EvidenceKind {
     SpanErrors,
     /// A deploy, flag flip, scaling or config change shortly before onset.
     Change,
+    /// Another service's new or bursting errors name this one.
+    NamedInErrors,
 }
 
 /// An observation with a stable id. `examples` are evidence ids of log records that show it.

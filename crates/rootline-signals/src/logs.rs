@@ -324,7 +324,118 @@ pub fn log_findings(
         });
     }
 
+    scored.extend(blame_findings(window, &base, scale, config));
     scored
+}
+
+/// Callers blame their callees by name: "No instances available for payments", "connection to
+/// orders-db refused". When an error or warning that is new or bursting in one service names
+/// another service seen in the data, that is evidence against the named service.
+fn blame_findings(
+    window: &[TemplateStat],
+    base: &HashMap<(String, String), &TemplateStat>,
+    scale: f64,
+    config: &LogSignalConfig,
+) -> Vec<Finding> {
+    let mut services: Vec<&str> = window
+        .iter()
+        .map(|s| s.service.as_str())
+        .chain(base.keys().map(|k| k.0.as_str()))
+        .filter(|s| s.len() >= 4)
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    // (named service) -> (blaming templates: contribution, summary, examples, first_ns)
+    let mut blamed: BTreeMap<&str, Vec<(f64, String, Vec<String>, i64)>> = BTreeMap::new();
+    for t in window {
+        if severity(t.worst_level) < 2 {
+            continue;
+        }
+        let b = base
+            .get(&(t.service.clone(), template_label(t)))
+            .map_or(0, |b| b.count);
+        let expected = b as f64 * scale;
+        let unusual = b == 0
+            || (t.count as f64 > 2.0 * expected
+                && poisson_sf(t.count, expected) < config.significance);
+        if !unusual {
+            continue;
+        }
+        for named in &services {
+            if *named == t.service || !mentions_name(&t.sample, named) {
+                continue;
+            }
+            let contribution = 0.5 * level_weight(t.worst_level) * (1.0 + t.count as f64).ln();
+            blamed.entry(named).or_default().push((
+                contribution,
+                format!(
+                    "{} names {named} in a {} {} message ({}×): \"{}\"",
+                    t.service,
+                    if b == 0 { "new" } else { "bursting" },
+                    t.worst_level.as_str(),
+                    t.count,
+                    excerpt_around(&t.sample, named, 90)
+                ),
+                t.examples.clone(),
+                t.first_ns,
+            ));
+        }
+    }
+    blamed
+        .into_iter()
+        .flat_map(|(named, items)| {
+            items
+                .into_iter()
+                .map(move |(contribution, summary, examples, first_ns)| Finding {
+                    evidence: Evidence {
+                        id: signal_id("blamed", named, &summary),
+                        kind: EvidenceKind::NamedInErrors,
+                        entity: named.to_string(),
+                        first_seen_ns: first_ns,
+                        strength: strength(contribution),
+                        summary,
+                        examples,
+                    },
+                    contribution,
+                    fault: FaultType::Unknown,
+                })
+        })
+        .collect()
+}
+
+/// Up to `radius` characters either side of the first occurrence of `needle`, with ellipses.
+fn excerpt_around(text: &str, needle: &str, radius: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let Some(at) = line.find(needle) else {
+        return first_line(line, 2 * radius);
+    };
+    let before: Vec<char> = line[..at].chars().collect();
+    let after: Vec<char> = line[at + needle.len()..].chars().collect();
+    let start = before.len().saturating_sub(radius);
+    let end = after.len().min(radius);
+    format!(
+        "{}{}{needle}{}{}",
+        if start > 0 { "…" } else { "" },
+        before[start..].iter().collect::<String>(),
+        after[..end].iter().collect::<String>(),
+        if end < after.len() { "…" } else { "" }
+    )
+}
+
+/// `name` occurs in `text` as a whole word (not as part of a longer identifier).
+fn mentions_name(text: &str, name: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut start = 0;
+    while let Some(i) = text[start..].find(name) {
+        let at = start + i;
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        if !before.is_some_and(is_ident) && !after.is_some_and(is_ident) {
+            return true;
+        }
+        start = at + name.len();
+    }
+    false
 }
 
 /// The key that identifies a message shape within a service.
@@ -454,6 +565,42 @@ mod tests {
         // Deterministic: same input, same output.
         let again = analyse_logs(&win, &base, &LogSignalConfig::default());
         assert_eq!(again.candidates, s.candidates);
+    }
+
+    #[test]
+    fn names_in_new_errors_blame_the_named_service() {
+        assert!(mentions_name(
+            "No instances available for ts-basic-service]",
+            "ts-basic-service"
+        ));
+        assert!(!mentions_name(
+            "ts-basic-service-2 down",
+            "ts-basic-service"
+        ));
+        assert!(!mentions_name("my_orders failed", "orders"));
+        let base = steady(100, 0);
+        let mut win = steady(100, 1000);
+        for i in 0..20 {
+            win.push(rec(
+                3000 + i,
+                1000 + i as i64,
+                "api",
+                Level::Error,
+                "No instances available for orders",
+            ));
+        }
+        let findings = log_findings(
+            &aggregate(&win, 3),
+            &aggregate(&base, 3),
+            &LogSignalConfig::default(),
+        );
+        let blame: Vec<_> = findings
+            .iter()
+            .filter(|f| f.evidence.kind == EvidenceKind::NamedInErrors)
+            .collect();
+        assert_eq!(blame.len(), 1);
+        assert_eq!(blame[0].evidence.entity, "orders");
+        assert!(blame[0].evidence.summary.starts_with("api names orders"));
     }
 
     #[test]

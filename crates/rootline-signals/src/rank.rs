@@ -159,8 +159,10 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
     for f in items {
         by_fault.entry(f.fault.as_str()).or_insert((f.fault, 0.0)).1 += f.contribution;
     }
+    // Unknown only when no finding suggests anything more specific.
     let fault_type = by_fault
         .values()
+        .filter(|v| v.0 != FaultType::Unknown)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(FaultType::Unknown, |v| v.0);
     let count = |kind: EvidenceKind, prefix: &str| {
@@ -190,6 +192,10 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
         (EvidenceKind::LatencyChange, "latency change(s) in traces"),
         (EvidenceKind::SpanErrors, "span error rise(s)"),
         (EvidenceKind::Change, "change(s) shortly before onset"),
+        (
+            EvidenceKind::NamedInErrors,
+            "error message(s) elsewhere naming it",
+        ),
     ] {
         let n = items.iter().filter(|f| f.evidence.kind == kind).count();
         if n > 0 {
