@@ -109,8 +109,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub async fn investigate_bundle(
     bundle: &Bundle,
     scratch: &Path,
-    config: rootline_signals::LogSignalConfig,
+    config: impl Into<crate::EngineConfig>,
 ) -> Result<(rootline_core::Report, crate::IngestSummary), BundleRunError> {
+    let config = config.into();
     let index = std::sync::Arc::new(rootline_index::LogIndex::open(&scratch.join("index"))?);
     let templates_path = scratch.join("templates.json");
     let labels = bundle
@@ -128,13 +129,60 @@ pub async fn investigate_bundle(
     if let Some(e) = errors.into_iter().next() {
         return Err(BundleRunError::Source(e));
     }
+    let spans = if bundle.trace_files.is_empty() {
+        None
+    } else {
+        let spans = std::sync::Arc::new(rootline_index::spans::SpanIndex::open(
+            &scratch.join("spans"),
+        )?);
+        let labels = bundle
+            .trace_files
+            .iter()
+            .map(|f| Some(bundle.label(f)))
+            .collect();
+        let (_, errors) =
+            crate::ingest_span_files(spans.clone(), bundle.trace_files.clone(), labels).await?;
+        if let Some(e) = errors.into_iter().next() {
+            return Err(BundleRunError::Source(e));
+        }
+        Some(spans)
+    };
     let templates = std::sync::Arc::new(crate::load_miner(&templates_path)?);
-    let report = crate::investigate(index, templates, bundle.incident.clone(), config).await?;
+    let sources = crate::Sources {
+        logs: index,
+        spans,
+        changes: read_change_files(bundle)?,
+    };
+    let report = crate::investigate(sources, templates, bundle.incident.clone(), config).await?;
     Ok((report, summary))
+}
+
+/// Change events of a bundle: JSON lines of `ChangeEvent` in `changes/`.
+fn read_change_files(bundle: &Bundle) -> Result<Vec<rootline_core::ChangeEvent>, BundleRunError> {
+    let mut out = Vec::new();
+    for path in &bundle.change_files {
+        let text = std::fs::read_to_string(path).map_err(|e| BundleError::Read {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let change = serde_json::from_str(line).map_err(|e| BundleError::Invalid {
+                path: path.clone(),
+                message: format!("line {}: {e}", i + 1),
+            })?;
+            out.push(change);
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleRunError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
     #[error(transparent)]
     Index(#[from] rootline_index::IndexError),
     #[error(transparent)]

@@ -57,7 +57,7 @@ pub enum IngestError {
     Join(String),
 }
 
-/// Ingests `paths` in order. Each file is committed before the next starts, so a summary (the
+/// Ingests `paths` in order and commits (every 200k records and at the end), so a summary (the
 /// acknowledgement) is only produced for data that is durable. A file that cannot be opened is an
 /// error for that file and the others still go in.
 pub async fn ingest_files(
@@ -80,14 +80,26 @@ fn ingest_blocking(
     let mut summary = IngestSummary::default();
     let mut file_errors = Vec::new();
     let mut miner = crate::templates::load_miner(&options.templates_path)?;
+    // The ledger rides in the index commit itself, so it is durable exactly when the records
+    // are. A file it has never seen cannot have records in the index, so its records skip the
+    // delete-before-add that makes re-ingest idempotent (deletes are paid at every commit).
+    let (mut ledger, ledger_trusted) = match index.commit_payload()? {
+        None => (Ledger::default(), true),
+        Some(p) => match serde_json::from_str::<Ledger>(&p) {
+            Ok(l) => (l, true),
+            Err(_) => (Ledger::default(), false),
+        },
+    };
     let mut writer = index.writer()?;
     // Templates are saved before each index commit: a crash in between leaves templates that no
     // record uses yet, never records pointing at templates that were not saved.
     let commit = |writer: &mut rootline_index::LogWriter<'_>,
-                  miner: &rootline_templates::TemplateMiner|
+                  miner: &rootline_templates::TemplateMiner,
+                  ledger: &Ledger|
      -> Result<(), IngestError> {
         crate::templates::save_miner(&options.templates_path, miner)?;
-        writer.commit()?;
+        let payload = serde_json::to_string(ledger).unwrap_or_default();
+        writer.commit_with_payload(&payload)?;
         Ok(())
     };
     for (i, path) in paths.iter().enumerate() {
@@ -101,7 +113,8 @@ fn ingest_blocking(
             .service
             .clone()
             .unwrap_or_else(|| FileReader::service_from_file_name(path));
-        let mut reader = match FileReader::open(path, label, service) {
+        let upsert = !ledger_trusted || ledger.files.contains_key(&label);
+        let mut reader = match FileReader::open(path, label.clone(), service) {
             Ok(r) => r,
             Err(e) => {
                 file_errors.push(e);
@@ -123,10 +136,15 @@ fn ingest_blocking(
                 Ok(Item::Record(mut r)) => {
                     let first_line = r.message.lines().next().unwrap_or("");
                     r.template_id = Some(miner.add(&r.service, first_line).id.0);
-                    writer.add(&r)?;
+                    if upsert {
+                        writer.add(&r)?;
+                    } else {
+                        writer.insert(&r)?;
+                    }
                     summary.indexed += 1;
+                    ledger.files.entry(label.clone()).or_default().records += 1;
                     if writer.pending() >= COMMIT_EVERY {
-                        commit(&mut writer, &miner)?;
+                        commit(&mut writer, &miner, &ledger)?;
                     }
                 }
                 Ok(Item::Rejected(r)) => {
@@ -142,12 +160,24 @@ fn ingest_blocking(
                 }
             }
         }
-        commit(&mut writer, &miner)?;
         summary.files += 1;
         summary.read += reader.lines_read;
         summary.joined += reader.lines_joined;
         summary.bytes += reader.bytes_read;
         progress(IngestProgress::Bytes(reader.bytes_read));
     }
+    // One commit at the end: the summary (the acknowledgement) is printed only after it.
+    commit(&mut writer, &miner, &ledger)?;
     Ok((summary, file_errors))
+}
+
+/// Which sources have records in the index, stored as the payload of each index commit.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Ledger {
+    files: std::collections::BTreeMap<String, LedgerEntry>,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct LedgerEntry {
+    records: u64,
 }

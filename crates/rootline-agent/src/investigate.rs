@@ -5,9 +5,15 @@ use std::sync::Arc;
 use rootline_core::time::format_ns;
 use std::collections::BTreeMap;
 
-use rootline_core::{Incident, Outcome, Report, TemplateStat, WindowStats};
+use rootline_core::{
+    ChangeEvent, Incident, Outcome, Report, TemplateStat, TraceAggregates, WindowStats,
+};
+use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
-use rootline_signals::{LogSignalConfig, analyse_templates};
+use rootline_signals::{
+    ChangeSignalConfig, LogSignalConfig, RankContext, TraceSignalConfig, change_findings,
+    log_findings, rank, trace_findings,
+};
 use rootline_templates::{TemplateId, TemplateMiner};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,23 +29,53 @@ pub enum InvestigateError {
 /// Investigates `incident` against what the index holds. Deterministic: the same index and
 /// incident give the same candidates in the same order.
 pub async fn investigate(
-    index: Arc<LogIndex>,
+    sources: Sources,
     templates: Arc<TemplateMiner>,
     incident: Incident,
-    config: LogSignalConfig,
+    config: EngineConfig,
 ) -> Result<Report, InvestigateError> {
     incident.validate()?;
-    tokio::task::spawn_blocking(move || investigate_blocking(&index, &templates, incident, &config))
-        .await
-        .map_err(|e| InvestigateError::Join(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        investigate_blocking(&sources, &templates, incident, &config)
+    })
+    .await
+    .map_err(|e| InvestigateError::Join(e.to_string()))?
+}
+
+/// Where an investigation reads from. Only logs are required.
+#[derive(Clone)]
+pub struct Sources {
+    pub logs: Arc<LogIndex>,
+    pub spans: Option<Arc<SpanIndex>>,
+    /// Deploys, flag flips, config changes around the incident (from the store or a bundle).
+    pub changes: Vec<ChangeEvent>,
+}
+
+/// The thresholds of every signal. One configuration for every dataset.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    pub logs: LogSignalConfig,
+    pub traces: TraceSignalConfig,
+    pub changes: ChangeSignalConfig,
+}
+
+impl From<LogSignalConfig> for EngineConfig {
+    fn from(logs: LogSignalConfig) -> EngineConfig {
+        EngineConfig {
+            logs,
+            ..Default::default()
+        }
+    }
 }
 
 fn investigate_blocking(
-    index: &LogIndex,
+    sources: &Sources,
     templates: &TemplateMiner,
     incident: Incident,
-    config: &LogSignalConfig,
+    engine: &EngineConfig,
 ) -> Result<Report, InvestigateError> {
+    let index = &sources.logs;
+    let config = &engine.logs;
     let (start, end) = incident.window_ns();
     let window = canonical_stats(
         index.template_stats(
@@ -64,7 +100,51 @@ fn investigate_blocking(
         )?);
     }
     let baseline = canonical_stats(baseline, templates, config.max_examples);
-    let signals = analyse_templates(&window, &baseline, config);
+    let mut findings = log_findings(&window, &baseline, config);
+    let mut window_records: u64 = window.iter().map(|s| s.count).sum();
+    let mut baseline_records: u64 = baseline.iter().map(|s| s.count).sum();
+
+    let mut graph = None;
+    if let Some(spans) = &sources.spans {
+        let win = spans.aggregates((start, end), config.max_examples)?;
+        let mut base = TraceAggregates::default();
+        for range in &baselines {
+            base.merge(
+                &spans.aggregates(*range, config.max_examples)?,
+                config.max_examples,
+            );
+        }
+        window_records += win.total_spans();
+        baseline_records += base.total_spans();
+        findings.extend(trace_findings(&win, &base, &engine.traces));
+        let mut g = win.graph.clone();
+        for (caller, callees) in &base.graph.edges {
+            for (callee, calls) in callees {
+                g.add_call(caller, callee, *calls);
+            }
+        }
+        graph = Some(g);
+    }
+    if !sources.changes.is_empty() {
+        // A change counts more when its service also shows symptoms.
+        let mut symptoms: BTreeMap<String, f64> = BTreeMap::new();
+        for f in &findings {
+            *symptoms.entry(f.evidence.entity.clone()).or_default() += f.contribution;
+        }
+        findings.extend(change_findings(
+            &sources.changes,
+            start,
+            &symptoms,
+            &engine.changes,
+        ));
+        window_records += sources.changes.len() as u64;
+    }
+    let context = RankContext {
+        window_records,
+        baseline_records,
+        graph: graph.as_ref(),
+    };
+    let signals = rank(findings, &context, config);
     let mut services: Vec<&str> = window.iter().map(|s| s.service.as_str()).collect();
     services.sort_unstable();
     services.dedup();
@@ -80,8 +160,8 @@ fn investigate_blocking(
         window_end: format_ns(end),
         baseline_start: join(|b| b.0),
         baseline_end: join(|b| b.1),
-        window_records: window.iter().map(|s| s.count).sum(),
-        baseline_records: baseline.iter().map(|s| s.count).sum(),
+        window_records,
+        baseline_records,
         services_seen: services.len() as u64,
     };
     let now = chrono::Utc::now();
@@ -95,6 +175,9 @@ fn investigate_blocking(
         stats,
         candidates: signals.candidates,
         evidence: signals.evidence,
+        hypotheses: vec![],
+        rejected_hypotheses: vec![],
+        llm: None,
     })
 }
 

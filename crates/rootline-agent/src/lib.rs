@@ -8,15 +8,19 @@
 //! no tantivy types in its API (that is `rootline-index`) and no HTTP (that is `rootline-server`).
 
 pub mod bundle;
+pub mod hypotheses;
 pub mod ingest;
+pub mod ingest_spans;
 pub mod investigate;
 pub mod render;
 pub mod template_diff;
 pub mod templates;
 
 pub use bundle::{Bundle, BundleError, BundleRunError, investigate_bundle};
+pub use hypotheses::{LlmRun, add_hypotheses, dry_run};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
-pub use investigate::{InvestigateError, investigate};
+pub use ingest_spans::{SpanIngestSummary, ingest_span_files};
+pub use investigate::{EngineConfig, InvestigateError, Sources, investigate};
 pub use render::{render_markdown, render_text};
 pub use template_diff::{TemplateChange, TemplateDiffRow, template_diff};
 pub use templates::{TemplateStoreError, load_miner, save_miner};

@@ -41,11 +41,20 @@ pub fn render_text(report: &Report) -> String {
         report.stats.window_records,
         report.stats.baseline_records
     );
-    let _ = writeln!(
-        out,
-        "Mode:     {} (ranking by the evidence engine; no model consulted)",
-        report.mode
-    );
+    let mode_note = if report.mode == "offline" {
+        match report
+            .llm
+            .as_ref()
+            .and_then(|l| l.get("error"))
+            .and_then(|e| e.as_str())
+        {
+            Some(e) => format!("the model exchange failed ({e}); ranking by the evidence engine"),
+            None => "ranking by the evidence engine; no model consulted".to_string(),
+        }
+    } else {
+        "evidence-engine ranking plus grounded model hypotheses".to_string()
+    };
+    let _ = writeln!(out, "Mode:     {} ({mode_note})", report.mode);
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", headline(report));
     let _ = writeln!(out, "  {}", report.outcome_reason);
@@ -80,9 +89,57 @@ pub fn render_text(report: &Report) -> String {
             report.candidates.len() - TOP
         );
     }
+    write_hypotheses_text(&mut out, report);
     let _ = writeln!(out);
     let _ = writeln!(out, "Investigation {}", report.investigation_id);
     out
+}
+
+fn write_hypotheses_text(out: &mut String, report: &Report) {
+    let Some(llm) = &report.llm else {
+        return;
+    };
+    let _ = writeln!(out);
+    if let Some(summary) = llm.get("summary").and_then(|s| s.as_str()) {
+        let _ = writeln!(out, "Model: {summary}");
+    }
+    for (i, h) in report.hypotheses.iter().enumerate() {
+        let get = |k: &str| h.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        let _ = writeln!(
+            out,
+            "{:>2}. {} — {} ({}), confidence {:.2}, cites {}",
+            i + 1,
+            get("entity"),
+            get("cause"),
+            get("fault_type"),
+            h.get("confidence").and_then(|c| c.as_f64()).unwrap_or(0.0),
+            h.get("evidence_ids")
+                .and_then(|v| v.as_array())
+                .map(|a| a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        );
+        if let Some(fixes) = h.get("fixes").and_then(|f| f.as_array()) {
+            for f in fixes {
+                let _ = writeln!(
+                    out,
+                    "    proposed fix (needs approval, never run automatically): {} [risk {}]",
+                    f.get("action").and_then(|v| v.as_str()).unwrap_or(""),
+                    f.get("risk").and_then(|v| v.as_str()).unwrap_or("?")
+                );
+            }
+        }
+    }
+    for r in &report.rejected_hypotheses {
+        let _ = writeln!(
+            out,
+            "    dropped: {}",
+            r.get("reason").and_then(|v| v.as_str()).unwrap_or("")
+        );
+    }
 }
 
 /// Markdown for a postmortem document.
@@ -117,6 +174,36 @@ pub fn render_markdown(report: &Report) -> String {
         headline(report),
         report.outcome_reason
     );
+    if let Some(summary) = report
+        .llm
+        .as_ref()
+        .and_then(|l| l.get("summary"))
+        .and_then(|s| s.as_str())
+    {
+        let _ = writeln!(out, "## Model hypotheses\n\n{summary}\n");
+        for h in &report.hypotheses {
+            let get = |k: &str| h.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let _ = writeln!(
+                out,
+                "- **{}**: {} ({}, confidence {:.2}); evidence {}",
+                get("entity"),
+                get("cause"),
+                get("fault_type"),
+                h.get("confidence").and_then(|c| c.as_f64()).unwrap_or(0.0),
+                h.get("evidence_ids")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            );
+        }
+        for r in &report.rejected_hypotheses {
+            let _ = writeln!(
+                out,
+                "- dropped: {}",
+                r.get("reason").and_then(|v| v.as_str()).unwrap_or("")
+            );
+        }
+        let _ = writeln!(out);
+    }
     if !report.candidates.is_empty() {
         let _ = writeln!(
             out,

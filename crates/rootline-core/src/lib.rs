@@ -8,8 +8,10 @@ pub mod incident;
 pub mod observation;
 pub mod record;
 pub mod report;
+pub mod series;
 pub mod stats;
 pub mod time;
+pub mod trace_stats;
 
 pub use evidence::{Evidence, EvidenceKind};
 pub use incident::{Incident, IncidentError, TimeWindow};
@@ -18,4 +20,9 @@ pub use observation::{
 };
 pub use record::{Level, LogRecord, Provenance};
 pub use report::{Candidate, FaultType, Outcome, Report, WindowStats};
+pub use series::Series;
 pub use stats::TemplateStat;
+pub use trace_stats::{
+    LatencyHistogram, ServiceTraceStats, SpanFacts, TraceAggregates, aggregate_spans,
+    span_evidence_id, span_key,
+};

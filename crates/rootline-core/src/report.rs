@@ -99,4 +99,13 @@ pub struct Report {
     pub stats: WindowStats,
     pub candidates: Vec<Candidate>,
     pub evidence: Vec<Evidence>,
+    /// Model hypotheses that passed every grounding check (each with `grounded: true`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hypotheses: Vec<serde_json::Value>,
+    /// Model hypotheses dropped by the grounding checks, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_hypotheses: Vec<serde_json::Value>,
+    /// The model exchange: prompt name/version/hash, model, token usage and cost, errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<serde_json::Value>,
 }

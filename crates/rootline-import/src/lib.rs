@@ -7,7 +7,11 @@
 //!
 //! Architecture invariant: no dependency on the index, the store, the signals or the agent.
 
+pub mod gaia;
 pub mod nezha;
+pub mod nezha_metrics;
+pub mod nezha_traces;
+pub mod openstack;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Nezha TrainTicket (IntelligentDDS/Nezha, MIT): `cases.jsonl` + per-case log CSVs.
 //!
-//! Inputs per case: the three ~1-minute log windows starting about a minute before the injection,
-//! and the day's fault-free `baseline/<day>/log` window when there is one. Log rows are CSV with
+//! Inputs per case: the three ~1-minute log and trace windows starting about a minute before the
+//! injection, and the day's fault-free `baseline/<day>/{log,trace}` window when there is one. Log rows are CSV with
 //! the Docker JSON wrapper in the `Log` column; they become JSON lines with the application
 //! line unwrapped and pod, node and trace id kept.
 //!
@@ -33,6 +33,8 @@ struct Case {
     #[serde(default)]
     inner_label: String,
     log_files: Vec<String>,
+    #[serde(default)]
+    trace_files: Vec<String>,
     baseline_dir: String,
 }
 
@@ -116,6 +118,18 @@ fn import_case(
                 }
             }
         }
+    }
+    if !case.trace_files.is_empty() {
+        let baseline_traces = src.join(&case.baseline_dir).join("trace");
+        let (spans, _) = crate::nezha_traces::write_case_traces(
+            src,
+            &case.trace_files,
+            baseline_traces
+                .is_dir()
+                .then_some(baseline_traces.as_path()),
+            &dir.join("traces"),
+        )?;
+        summary.records += spans;
     }
     let incident = Incident {
         id: case.case_id.clone(),

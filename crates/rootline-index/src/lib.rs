@@ -8,6 +8,8 @@
 //!
 //! Architecture invariant: only this crate imports tantivy.
 
+pub mod metrics;
+pub mod spans;
 mod stats;
 
 use std::ops::Bound;
@@ -128,6 +130,11 @@ impl LogIndex {
             writer,
             pending: 0,
         })
+    }
+
+    /// The payload stored with the last commit (the ingest ledger), if any.
+    pub fn commit_payload(&self) -> Result<Option<String>, IndexError> {
+        Ok(self.index.load_metas()?.payload)
     }
 
     /// Makes the latest commit visible to searches.
@@ -302,11 +309,18 @@ pub struct LogWriter<'a> {
 }
 
 impl LogWriter<'_> {
+    /// Upsert: the same record ingested twice stays one document.
     pub fn add(&mut self, r: &LogRecord) -> Result<(), IndexError> {
         let f = self.owner.fields;
-        // Upsert: the same record ingested twice stays one document.
         self.writer
             .delete_term(Term::from_field_text(f.evidence_id, &r.evidence_id));
+        self.insert(r)
+    }
+
+    /// Adds without first deleting an older copy: only for records the caller knows are not in
+    /// the index yet (the ingest ledger tells), because deletes cost at every commit.
+    pub fn insert(&mut self, r: &LogRecord) -> Result<(), IndexError> {
+        let f = self.owner.fields;
         let mut d = doc!(
             f.evidence_id => r.evidence_id.as_str(),
             f.ts => r.ts_ns,
@@ -338,6 +352,16 @@ impl LogWriter<'_> {
     /// Makes everything added so far durable, then visible to this process's searches.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.writer.commit()?;
+        self.pending = 0;
+        self.owner.reload()
+    }
+
+    /// Like [`LogWriter::commit`], storing `payload` atomically with the commit: it is durable
+    /// exactly when the records are.
+    pub fn commit_with_payload(&mut self, payload: &str) -> Result<(), IndexError> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(payload);
+        prepared.commit()?;
         self.pending = 0;
         self.owner.reload()
     }

@@ -7,9 +7,13 @@
 //!
 //! Architecture invariant: no tokio, tantivy, sqlx or network here; only `std::io`.
 
+pub mod formats;
+pub mod metrics;
 pub mod parse;
 pub mod source;
+pub mod spans;
 
+pub use formats::{CsvMapping, JsonMapping, LogFormat, ReaderOptions};
 pub use parse::{LineContext, ParseError, ParsedLine, parse_line, service_from_pod};
 pub use source::{FileReader, Item, Rejected, SourceError};
 

@@ -1,14 +1,30 @@
-//! One line in, one parsed record out. JSON objects and plain text that starts with a timestamp.
+//! One line in, one parsed record out. The format is chosen by [`LineContext::format`]
+//! (auto-detected per line by default); the parsers themselves live in [`crate::formats`].
 
 use rootline_core::Level;
-use rootline_core::time::parse_timestamp;
-use serde_json::{Map, Value};
+
+use crate::formats::{self, JsonMapping, LogFormat, Stream};
+
+pub use crate::formats::text::level_from_text;
 
 /// What the reader knows about the line besides its text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct LineContext<'a> {
     /// Service to use when the line names none (from `--service` or the file name).
     pub default_service: &'a str,
+    /// Host to use when the line names none (the pod of a kubelet log path).
+    pub default_host: Option<&'a str>,
+    pub format: LogFormat,
+    /// Keys for JSON and logfmt fields; `None` means [`JsonMapping::default`].
+    pub json_mapping: Option<&'a JsonMapping>,
+    /// Year for year-less stamps; `None` means the current one (see `ReaderOptions`).
+    pub reference_year: Option<i32>,
+    /// "Now" for year inference, so a whole file agrees; `None` reads the clock.
+    pub now_ns: Option<i64>,
+    /// Time to use when the line has none (the container runtime's time of a wrapped line).
+    pub fallback_ts_ns: Option<i64>,
+    /// Stream of a wrapped container line.
+    pub stream: Option<Stream>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +35,9 @@ pub struct ParsedLine {
     pub level: Level,
     pub message: String,
     pub trace_id: Option<String>,
+    /// stdout/stderr for container logs. `LogRecord` has no place for it yet, so the reader
+    /// drops it.
+    pub stream: Option<Stream>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -30,160 +49,29 @@ pub enum ParseError {
     #[error("JSON line is not an object")]
     NotAnObject,
     #[error("no timestamp field (looked for {0})")]
-    MissingTimestamp(&'static str),
+    MissingTimestamp(String),
     #[error("unparseable timestamp {0:?}")]
     BadTimestamp(String),
-    #[error("no timestamp at the start of the line")]
+    #[error("no timestamp near the start of the line (unknown format)")]
     NoLeadingTimestamp,
+    #[error("not a syslog line (RFC 5424 or 3164)")]
+    NotSyslog,
+    #[error("bad syslog line: {0}")]
+    BadSyslog(&'static str),
+    #[error("not a container log line (docker json-file or CRI)")]
+    NotContainer,
+    #[error("not a logfmt line")]
+    NotLogfmt,
+    #[error("csv: {0}")]
+    BadCsv(String),
+    #[error("a csv line cannot be parsed without its header (use FileReader)")]
+    CsvWithoutHeader,
 }
 
-const TS_KEYS: &[&str] = &[
-    "timestamp",
-    "@timestamp",
-    "time",
-    "ts",
-    "datetime",
-    "date",
-    "Timestamp",
-    "TimeUnixNano",
-    "time_unix_nano",
-];
-const TS_KEYS_HELP: &str = "timestamp, @timestamp, time, ts, datetime, date";
-const LEVEL_KEYS: &[&str] = &[
-    "level",
-    "severity",
-    "lvl",
-    "loglevel",
-    "levelname",
-    "severity_text",
-    "log.level",
-];
-const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text", "body", "event", "Log"];
-const SERVICE_KEYS: &[&str] = &[
-    "service",
-    "service.name",
-    "service_name",
-    "app",
-    "application",
-    "container",
-    "Container",
-];
-const HOST_KEYS: &[&str] = &[
-    "pod", "pod_name", "PodName", "host", "hostname", "instance", "node", "Node",
-];
-const TRACE_KEYS: &[&str] = &["trace_id", "traceId", "traceid", "TraceID", "trace.id"];
-
-/// Parses one line. A line that starts with `{` is JSON; anything else must start with a timestamp.
+/// Parses one line in `ctx.format` (auto-detected by default: JSON, docker json-file, CRI,
+/// syslog, logfmt, or text with a timestamp near the start).
 pub fn parse_line(line: &str, ctx: &LineContext<'_>) -> Result<ParsedLine, ParseError> {
-    let trimmed = line.trim();
-    if trimmed.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    if trimmed.starts_with('{') {
-        parse_json(trimmed, ctx)
-    } else {
-        parse_text(trimmed, ctx)
-    }
-}
-
-fn parse_json(line: &str, ctx: &LineContext<'_>) -> Result<ParsedLine, ParseError> {
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
-    let Value::Object(obj) = value else {
-        return Err(ParseError::NotAnObject);
-    };
-    let ts_value = first(&obj, TS_KEYS).ok_or(ParseError::MissingTimestamp(TS_KEYS_HELP))?;
-    let ts_ns = match ts_value {
-        Value::Number(n) => n
-            .as_i64()
-            .and_then(|v| parse_timestamp(&v.to_string()))
-            .or_else(|| n.as_f64().and_then(|v| parse_timestamp(&format!("{v:.6}")))),
-        Value::String(s) => parse_timestamp(s),
-        _ => None,
-    }
-    .ok_or_else(|| ParseError::BadTimestamp(ts_value.to_string()))?;
-
-    let mut message = first_str(&obj, MESSAGE_KEYS).unwrap_or_default();
-    // Docker/Kubernetes wrap the application line in a JSON string ending in a newline.
-    let trimmed_len = message.trim_end_matches(['\n', '\r']).len();
-    message.truncate(trimmed_len);
-    let level = first_str(&obj, LEVEL_KEYS)
-        .and_then(|l| Level::parse(&l))
-        .unwrap_or_else(|| level_from_text(&message));
-    let host = first_str(&obj, HOST_KEYS);
-    let service = first_str(&obj, SERVICE_KEYS)
-        .filter(|s| !s.is_empty() && !is_generic_container_name(s))
-        .or_else(|| host.as_deref().map(service_from_pod))
-        .unwrap_or_else(|| ctx.default_service.to_string());
-    let trace_id = first_str(&obj, TRACE_KEYS).filter(|t| !t.is_empty());
-    Ok(ParsedLine {
-        ts_ns,
-        service,
-        host,
-        level,
-        message,
-        trace_id,
-    })
-}
-
-/// Container names such as `server` or `app` say nothing about which service it is.
-fn is_generic_container_name(s: &str) -> bool {
-    matches!(s, "server" | "app" | "main" | "container" | "application")
-}
-
-fn first<'v>(obj: &'v Map<String, Value>, keys: &[&str]) -> Option<&'v Value> {
-    keys.iter()
-        .find_map(|k| obj.get(*k))
-        .filter(|v| !v.is_null())
-}
-
-fn first_str(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    first(obj, keys).map(|v| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
-
-fn parse_text(line: &str, ctx: &LineContext<'_>) -> Result<ParsedLine, ParseError> {
-    let mut tokens = line.splitn(3, char::is_whitespace);
-    let first = tokens.next().unwrap_or("");
-    let second = tokens.next().unwrap_or("");
-    // Either one token (`2023-01-29T08:42:22Z`, epoch) or two (`2023-01-29 08:42:22,383`).
-    let (ts_ns, rest) = if let Some(ts) = parse_timestamp(trim_brackets(first)) {
-        (ts, line[first.len()..].trim_start())
-    } else if let Some(ts) = parse_timestamp(&format!("{first} {}", trim_brackets(second))) {
-        let consumed = line.find(second).map(|i| i + second.len()).unwrap_or(0);
-        (ts, line[consumed..].trim_start())
-    } else {
-        return Err(ParseError::NoLeadingTimestamp);
-    };
-    Ok(ParsedLine {
-        ts_ns,
-        service: ctx.default_service.to_string(),
-        host: None,
-        level: level_from_text(rest),
-        message: rest.to_string(),
-        trace_id: None,
-    })
-}
-
-fn trim_brackets(s: &str) -> &str {
-    s.trim_matches(|c| c == '[' || c == ']')
-}
-
-/// Finds a level word among the first few tokens of a message (`16:42:22.382 INFO  ...`, `[ERROR] ...`).
-pub fn level_from_text(text: &str) -> Level {
-    text.split_whitespace()
-        .take(4)
-        .find_map(|t| {
-            let t = t.trim_matches(|c: char| !c.is_ascii_alphabetic());
-            // Single letters are too ambiguous inside free text.
-            if t.len() < 3 {
-                return None;
-            }
-            Level::parse(t)
-        })
-        .unwrap_or(Level::Unknown)
+    formats::parse_logical(line, ctx).map(|(p, _)| p)
 }
 
 /// Kubernetes names pods `<workload>-<replicaset hash>-<pod hash>` (Deployments) or
@@ -218,6 +106,13 @@ mod tests {
 
     const CTX: LineContext<'static> = LineContext {
         default_service: "from-file",
+        default_host: None,
+        format: LogFormat::Auto,
+        json_mapping: None,
+        reference_year: Some(2023),
+        now_ns: None,
+        fallback_ts_ns: None,
+        stream: None,
     };
 
     #[test]

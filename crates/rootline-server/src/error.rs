@@ -28,6 +28,15 @@ pub enum ApiError {
     /// 400; the message is shown to the client.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: no valid bearer token; the message is shown to the client.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the user's role or identity does not allow it; the message is shown.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 409: the resource's state does not allow it (or a concurrent change won); shown.
+    #[error("{0}")]
+    Conflict(String),
     /// 503; the source is logged, not shown.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),
@@ -41,6 +50,9 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,6 +63,9 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -59,7 +74,11 @@ impl ApiError {
     /// What the client is told.
     fn public_message(&self) -> String {
         match self {
-            ApiError::NotFound(m) | ApiError::BadRequest(m) => m.clone(),
+            ApiError::NotFound(m)
+            | ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::Conflict(m) => m.clone(),
             ApiError::Unavailable(_) => "the service is temporarily unavailable".to_owned(),
             ApiError::Internal(_) => "internal server error".to_owned(),
         }

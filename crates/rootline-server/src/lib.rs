@@ -12,6 +12,8 @@
 //! | `GET /api/v1/incidents/{id}` | the [`rootline_core::Incident`], 404 when missing |
 //! | `GET /api/v1/incidents/{id}/investigations` | `{"investigations": [summary…]}`, newest first; 404 when the incident is missing |
 //! | `GET /api/v1/investigations/{id}` | the stored [`rootline_core::Report`], 404 when missing |
+//! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
+//! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
 //!
 //! Every error is `{"error": {"code": "...", "message": "..."}}` (see [`ApiError`]).
 //!
@@ -33,9 +35,11 @@
 //! owned here.
 
 mod auth;
+mod changes;
 mod error;
 mod routes;
 mod service;
+mod verdicts;
 
 use std::future::Future;
 use std::io;
@@ -51,8 +55,10 @@ use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use changes::ChangeService;
 pub use error::ApiError;
 pub use service::{BoxFuture, IncidentService, ServiceError};
+pub use verdicts::{ActionWithApprovals, GovernanceService};
 
 /// Largest request body accepted, in bytes (10 MiB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -61,13 +67,22 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn IncidentService>,
+    /// Runs approved actions: the dry-run executor unless [`AppState::with_executor`] is used.
+    pub executor: Arc<dyn rootline_actions::Executor>,
 }
 
 impl AppState {
     pub fn new(store: impl IncidentService) -> AppState {
         AppState {
             store: Arc::new(store),
+            executor: Arc::new(rootline_actions::DryRunExecutor),
         }
+    }
+
+    /// Uses `executor` (e.g. a `WebhookExecutor`) for `POST /api/v1/actions/{id}/execute`.
+    pub fn with_executor(mut self, executor: impl rootline_actions::Executor) -> AppState {
+        self.executor = Arc::new(executor);
+        self
     }
 }
 
@@ -81,6 +96,8 @@ pub fn app(state: AppState) -> Router {
             get(routes::list_investigations),
         )
         .route("/investigations/{id}", get(routes::get_investigation))
+        .merge(changes::routes())
+        .merge(verdicts::routes())
         .route_layer(middleware::from_fn(auth::require_token));
 
     Router::new()

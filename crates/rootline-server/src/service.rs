@@ -46,6 +46,16 @@ pub trait IncidentService: Send + Sync + 'static {
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Report>, ServiceError>>;
+
+    /// Change events and config versions, when this service stores them.
+    fn changes(&self) -> Option<&dyn crate::ChangeService> {
+        None
+    }
+
+    /// Users, verdicts, actions and the audit log, when this service stores them.
+    fn governance(&self) -> Option<&dyn crate::GovernanceService> {
+        None
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -95,5 +105,13 @@ impl IncidentService for Store {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Report>, ServiceError>> {
         Box::pin(async move { Ok(Store::get_investigation(self, id).await?) })
+    }
+
+    fn changes(&self) -> Option<&dyn crate::ChangeService> {
+        Some(self)
+    }
+
+    fn governance(&self) -> Option<&dyn crate::GovernanceService> {
+        Some(self)
     }
 }

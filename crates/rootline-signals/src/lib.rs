@@ -10,13 +10,21 @@
 //!
 //! Architecture invariant: no IO, no tokio, no tantivy, no sqlx.
 
+pub mod changes;
 mod logs;
 mod mask;
+pub mod metrics;
+pub mod pack;
 mod rank;
 mod stats;
+pub mod traces;
 
+pub use changes::{ChangeSignalConfig, change_findings};
 pub use logs::{LogSignalConfig, aggregate, analyse_logs, analyse_templates, log_findings};
+pub use metrics::{MetricSignalConfig, metric_findings};
+pub use pack::{PackedContext, PackedItem, PackedLine, pack};
 pub use rank::{Finding, RankContext, Ranking, rank};
+pub use traces::{TraceSignalConfig, trace_findings};
 
 /// Thresholds shared by every signal and the ranking.
 pub type SignalConfig = LogSignalConfig;

@@ -345,8 +345,9 @@ fn blame_findings(
         .collect();
     services.sort_unstable();
     services.dedup();
-    // (named service) -> (blaming templates: contribution, summary, examples, first_ns)
-    let mut blamed: BTreeMap<&str, Vec<(f64, String, Vec<String>, i64)>> = BTreeMap::new();
+    // Per named service, the blaming templates: contribution, summary, examples, first seen.
+    type Blame = (f64, String, Vec<String>, i64);
+    let mut blamed: BTreeMap<&str, Vec<Blame>> = BTreeMap::new();
     for t in window {
         if severity(t.worst_level) < 2 {
             continue;

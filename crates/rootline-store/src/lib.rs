@@ -174,6 +174,20 @@ macro_rules! with_pool {
     };
 }
 
+mod changes; // after `with_pool!`, which it uses
+pub use changes::{ConfigVersion, ConfigVersionSaved};
+mod actions; // verdicts, actions, audit and users: after `with_pool!`, which they use
+mod audit;
+mod users;
+mod verdicts;
+pub use actions::{ApprovalResult, NewAction};
+pub use audit::{AuditEntry, AuditVerification, BrokenLink, GENESIS_HASH, GovernanceError};
+pub use users::{CreatedToken, LOCAL_ADMIN, TOKEN_PREFIX, User};
+pub use verdicts::{
+    EvidenceSnapshot, ExportOptions, ExportSummary, ExportedBundle, Hypothesis, Judgement,
+    NewVerdict, SkippedIncident, Verdict, VerdictTarget, export_judged_bundles,
+};
+
 /// A handle on the database; cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct Store {

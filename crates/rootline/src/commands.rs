@@ -8,26 +8,21 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, TimeZone, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use rootline_agent::{Bundle, IngestOptions, IngestProgress, IngestSummary};
+use rootline_agent::{Bundle, EngineConfig, IngestOptions, IngestProgress, IngestSummary};
 use rootline_core::time::{format_ns, parse_timestamp};
 use rootline_core::{Incident, Report};
+use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, LogIndex};
-use rootline_signals::LogSignalConfig;
 use rootline_store::{IngestRun, Store};
 
 use crate::config::{Overrides, Settings};
 use crate::{
-    Command, DemoArgs, Format, ImportCommand, IngestArgs, InvestigateArgs, ReportArgs, SearchArgs,
-    ServeArgs, TemplatesCommand,
+    Command, DataKind, DemoArgs, Format, ImportCommand, IngestArgs, InvestigateArgs, ReportArgs,
+    SearchArgs, ServeArgs, TemplatesCommand,
 };
 
 pub async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
     let settings = Settings::resolve(&overrides)?;
-    if settings.llm.is_configured() {
-        eprintln!(
-            "note: a model is configured, but hypotheses from it are not wired yet; the report is the offline ranking"
-        );
-    }
     let telemetry = rootline_telemetry::init(&rootline_telemetry::TelemetryConfig {
         filter: settings.log.clone(),
         json: false,
@@ -48,6 +43,16 @@ async fn dispatch(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Import(c) => import(c),
         Command::Templates(c) => templates(&settings, c).await,
         Command::Serve(a) => serve(&settings, a).await,
+        Command::Change(c) => {
+            let store = open_store(&settings).await?;
+            crate::changes_cli::run_change(c, &store).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(c) => {
+            let store = open_store(&settings).await?;
+            crate::changes_cli::run_config(c, &store).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -73,7 +78,18 @@ enum RejectSink {
     File(std::io::BufWriter<std::fs::File>),
 }
 
+fn open_spans(settings: &Settings) -> Result<Option<Arc<SpanIndex>>> {
+    let dir = settings.spans_dir();
+    if !dir.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(SpanIndex::open(&dir)?)))
+}
+
 async fn ingest(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
+    if args.kind == DataKind::Traces {
+        return ingest_traces(settings, args).await;
+    }
     let store = open_store(settings).await?;
     let index = open_index(&settings.index_dir())?;
     let started_at = now_rfc3339();
@@ -183,6 +199,56 @@ async fn ingest(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
     })
 }
 
+async fn ingest_traces(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let spans = Arc::new(SpanIndex::open(&settings.spans_dir())?);
+    let started_at = now_rfc3339();
+    let labels = args
+        .paths
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .map(|c| c.display().to_string())
+                .ok()
+        })
+        .collect();
+    let (summary, errors) =
+        rootline_agent::ingest_span_files(spans, args.paths.clone(), labels).await?;
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    for r in &summary.rejects {
+        eprintln!("rejected: {r}");
+    }
+    store
+        .record_ingest_run(&IngestRun {
+            id: uuid::Uuid::now_v7().to_string(),
+            started_at,
+            finished_at: now_rfc3339(),
+            sources: args.paths.iter().map(|p| p.display().to_string()).collect(),
+            read: summary.read,
+            indexed: summary.indexed,
+            rejected: summary.rejected,
+        })
+        .await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"read": summary.read, "indexed": summary.indexed, "rejected": summary.rejected, "files": summary.files, "file_errors": errors.len()})
+        );
+    } else {
+        println!(
+            "ingested {} span file(s): {} rows read, {} spans indexed, {} rejected",
+            summary.files, summary.read, summary.indexed, summary.rejected
+        );
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn print_summary(s: &IngestSummary, json: bool, file_errors: usize) -> Result<()> {
     if json {
         let v = serde_json::json!({
@@ -221,9 +287,11 @@ fn parse_time_arg(name: &str, value: &str) -> Result<DateTime<Utc>> {
 
 async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitCode> {
     let store = open_store(settings).await?;
-    let report = if let Some(bundle_dir) = &args.bundle {
+    let scratch = tempfile::tempdir()?;
+    let (mut report, logs) = if let Some(bundle_dir) = &args.bundle {
         let bundle = Bundle::load(bundle_dir)?;
-        investigate_bundle(&bundle).await?
+        let report = investigate_bundle_in(&bundle, scratch.path()).await?;
+        (report, open_index(&scratch.path().join("index"))?)
     } else {
         let title = args
             .title
@@ -258,20 +326,81 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             alert,
             baseline_windows: vec![],
         };
-        let index = open_index(&settings.index_dir())?;
+        // Changes up to two hours before the start can explain it; later ones may be mitigations.
+        let (start_ns, end_ns) = incident.window_ns();
+        let changes = store
+            .list_change_events(start_ns - 2 * 3600 * 1_000_000_000, end_ns, None)
+            .await?;
+        let logs = open_index(&settings.index_dir())?;
+        let sources = rootline_agent::Sources {
+            logs: logs.clone(),
+            spans: open_spans(settings)?,
+            changes,
+        };
         let templates = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
-        rootline_agent::investigate(index, templates, incident, LogSignalConfig::default()).await?
+        let report =
+            rootline_agent::investigate(sources, templates, incident, EngineConfig::default())
+                .await?;
+        (report, logs)
     };
+    if args.llm || args.dry_run {
+        let run = llm_run(settings, &args)?;
+        if args.dry_run {
+            let payload =
+                tokio::task::block_in_place(|| rootline_agent::dry_run(&report, &logs, &run))
+                    .map_err(|e| anyhow::anyhow!("cannot build the model request: {e}"))?;
+            eprintln!(
+                "dry run: this is exactly what would be POSTed to {}",
+                run.settings.chat_url()
+            );
+            println!("{}", serde_json::to_string_pretty(&payload)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        rootline_agent::add_hypotheses(&mut report, logs, &run).await;
+    }
     store.save_investigation(&report).await?;
     print_report(&report, args.format)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// The model settings: the [llm] section of the config, overridden by flags.
+fn llm_run(settings: &Settings, args: &InvestigateArgs) -> Result<rootline_agent::LlmRun> {
+    let mut config = settings.llm.clone();
+    if let Some(u) = &args.llm_base_url {
+        config.base_url = Some(u.clone());
+    }
+    if let Some(m) = &args.llm_model {
+        config.model = Some(m.clone());
+    }
+    let llm = config.settings()?.context(
+        "no model configured: set [llm] base_url and model in the config, or --llm-base-url and --llm-model",
+    )?;
+    let prompts = match &llm.prompts_dir {
+        Some(dir) => rootline_llm::Prompts::load(dir)?,
+        None => rootline_llm::Prompts::embedded()?,
+    };
+    let cassette = match (&args.record_cassette, &args.replay_cassette) {
+        (Some(p), _) => rootline_llm::CassetteMode::Record(p.clone()),
+        (None, Some(p)) => rootline_llm::CassetteMode::Replay(p.clone()),
+        (None, None) => rootline_llm::CassetteMode::Off,
+    };
+    Ok(rootline_agent::LlmRun {
+        settings: llm,
+        prompts,
+        cassette,
+    })
+}
+
 /// Ingests a bundle into a fresh scratch index and investigates it.
 pub async fn investigate_bundle(bundle: &Bundle) -> Result<Report> {
     let scratch = tempfile::tempdir()?;
+    investigate_bundle_in(bundle, scratch.path()).await
+}
+
+/// Like [`investigate_bundle`], keeping the scratch index in `scratch` for later steps.
+async fn investigate_bundle_in(bundle: &Bundle, scratch: &Path) -> Result<Report> {
     let (report, summary) =
-        rootline_agent::investigate_bundle(bundle, scratch.path(), LogSignalConfig::default())
+        rootline_agent::investigate_bundle(bundle, scratch, EngineConfig::default())
             .await
             .with_context(|| format!("bundle {}", bundle.root.display()))?;
     if summary.rejected > 0 {

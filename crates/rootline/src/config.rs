@@ -79,6 +79,10 @@ impl Settings {
         self.data_dir.join("index")
     }
 
+    pub fn spans_dir(&self) -> PathBuf {
+        self.data_dir.join("spans")
+    }
+
     pub fn templates_path(&self) -> PathBuf {
         self.data_dir.join("templates.json")
     }

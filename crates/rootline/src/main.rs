@@ -1,5 +1,6 @@
 //! The `rootline` binary: parses arguments, resolves settings, starts telemetry and dispatches.
 
+mod changes_cli;
 mod commands;
 mod config;
 
@@ -47,6 +48,12 @@ pub enum Command {
     Templates(TemplatesCommand),
     /// Serve the HTTP API.
     Serve(ServeArgs),
+    /// Change events: record deploys, rollbacks, flag flips, scaling; list them.
+    #[command(subcommand)]
+    Change(changes_cli::ChangeCommand),
+    /// Versioned configs: ingest files (secrets masked, diffed), show a source's history.
+    #[command(subcommand)]
+    Config(changes_cli::ConfigCommand),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -70,6 +77,16 @@ pub struct IngestArgs {
     /// Write rejected lines (file, line, reason) as JSON lines to this file instead of stderr.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// What the files hold.
+    #[arg(long, value_enum, default_value = "logs")]
+    pub kind: DataKind,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DataKind {
+    Logs,
+    /// Spans: CSV (trace id, span id, parent, service/pod, operation, start, end/duration) or OTLP JSON.
+    Traces,
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +112,25 @@ pub struct InvestigateArgs {
     pub alert: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Ask the configured OpenAI-compatible model for hypotheses (grounded in code; offline
+    /// ranking kept). Without it the investigation is offline.
+    #[arg(long)]
+    pub llm: bool,
+    /// Model endpoint, overriding [llm] base_url (e.g. http://127.0.0.1:11434/v1).
+    #[arg(long)]
+    pub llm_base_url: Option<String>,
+    /// Model name, overriding [llm] model.
+    #[arg(long)]
+    pub llm_model: Option<String>,
+    /// Print the exact request that would be sent to the model, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Save the model exchange to this cassette file.
+    #[arg(long, conflicts_with = "replay_cassette")]
+    pub record_cassette: Option<PathBuf>,
+    /// Replay the model exchange from this cassette file (no network).
+    #[arg(long)]
+    pub replay_cassette: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -1,0 +1,467 @@
+//! The tantivy index of spans, in its own directory next to the log index.
+//!
+//! One document per [`Span`], keyed by its evidence id (adding a span first deletes any document
+//! with the same id, so re-ingest never duplicates). Query-time aggregates read fast-field columns
+//! only: for a time range, every span's join keys, service, duration and status are collected,
+//! parents and children are joined in memory, and only the handful of example spans per service
+//! are loaded from the document store.
+//!
+//! Threading: blocking, like the log index; async callers use `spawn_blocking`.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::Path;
+
+use rootline_core::{
+    Provenance, Span, SpanFacts, SpanStatus, TraceAggregates, aggregate_spans, span_key,
+};
+use tantivy::collector::{Collector, Count, DocSetCollector, SegmentCollector, TopDocs};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{AllQuery, Query, RangeQuery, TermQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
+    SegmentReader, TantivyDocument, Term, doc,
+};
+
+use crate::IndexError;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    evidence_id: Field,
+    trace_id: Field,
+    span_id: Field,
+    parent_span_id: Field,
+    service: Field,
+    host: Field,
+    operation: Field,
+    start: Field,
+    duration: Field,
+    status: Field,
+    key: Field,
+    parent_key: Field,
+    source: Field,
+    line: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        evidence_id: b.add_text_field("evidence_id", STRING | STORED | FAST),
+        trace_id: b.add_text_field("trace_id", STRING | STORED | FAST),
+        span_id: b.add_text_field("span_id", STRING | STORED | FAST),
+        parent_span_id: b.add_text_field("parent_span_id", STRING | STORED | FAST),
+        service: b.add_text_field("service", STRING | STORED | FAST),
+        host: b.add_text_field("host", STRING | STORED),
+        operation: b.add_text_field("operation", STRING | STORED),
+        start: b.add_i64_field("start", INDEXED | FAST | STORED),
+        duration: b.add_i64_field("duration", FAST | STORED),
+        status: b.add_u64_field("status", FAST | STORED),
+        // Numeric join keys (hash of trace id + span id): joining children to parents over u64
+        // columns avoids materialising two strings per span.
+        key: b.add_u64_field("key", FAST),
+        parent_key: b.add_u64_field("parent_key", FAST),
+        source: b.add_text_field("source", STRING | STORED),
+        line: b.add_u64_field("line", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn status_code(s: SpanStatus) -> u64 {
+    match s {
+        SpanStatus::Unset => 0,
+        SpanStatus::Ok => 1,
+        SpanStatus::Error => 2,
+    }
+}
+
+fn status_from_code(c: u64) -> SpanStatus {
+    match c {
+        1 => SpanStatus::Ok,
+        2 => SpanStatus::Error,
+        _ => SpanStatus::Unset,
+    }
+}
+
+pub struct SpanIndex {
+    reader: IndexReader,
+    index: Index,
+    fields: Fields,
+}
+
+impl SpanIndex {
+    /// Opens the span index in `dir`, creating it (and the directory) when missing.
+    pub fn open(dir: &Path) -> Result<SpanIndex, IndexError> {
+        let open_err = |message: String| IndexError::Open {
+            path: dir.display().to_string(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        let (schema, fields) = schema();
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
+        let index =
+            Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))?;
+        Self::with_index(index, fields)
+    }
+
+    /// An in-memory index, for tests and benchmarks.
+    pub fn in_memory() -> Result<SpanIndex, IndexError> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<SpanIndex, IndexError> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SpanIndex {
+            reader,
+            index,
+            fields,
+        })
+    }
+
+    /// The single writer. Spans become visible (and durable) at [`SpanWriter::commit`].
+    pub fn writer(&self) -> Result<SpanWriter<'_>, IndexError> {
+        let writer = self.index.writer(64_000_000)?;
+        Ok(SpanWriter {
+            owner: self,
+            writer,
+            pending: 0,
+        })
+    }
+
+    /// Makes the latest commit visible to searches.
+    pub fn reload(&self) -> Result<(), IndexError> {
+        Ok(self.reader.reload()?)
+    }
+
+    fn range_query(&self, range_ns: Option<(i64, i64)>) -> Box<dyn Query> {
+        match range_ns {
+            Some((start, end)) => Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_i64(self.fields.start, start)),
+                Bound::Excluded(Term::from_field_i64(self.fields.start, end)),
+            )),
+            None => Box::new(AllQuery),
+        }
+    }
+
+    /// Spans starting in `[start, end)` (all spans when `None`).
+    pub fn count(&self, range_ns: Option<(i64, i64)>) -> Result<u64, IndexError> {
+        let q = self.range_query(range_ns);
+        Ok(self.reader.searcher().search(&q, &Count)? as u64)
+    }
+
+    /// Every span starting in the range, oldest first. Loads each document: for tests and small
+    /// ranges; investigations use [`SpanIndex::aggregates`].
+    pub fn spans(&self, range_ns: Option<(i64, i64)>) -> Result<Vec<Span>, IndexError> {
+        let q = self.range_query(range_ns);
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for address in searcher.search(&q, &DocSetCollector)? {
+            out.push(self.to_span(&searcher.doc(address)?)?);
+        }
+        out.sort_by(|a, b| (a.start_ns, &a.evidence_id).cmp(&(b.start_ns, &b.evidence_id)));
+        Ok(out)
+    }
+
+    pub fn get(&self, evidence_id: &str) -> Result<Option<Span>, IndexError> {
+        let term = Term::from_field_text(self.fields.evidence_id, evidence_id);
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, address)) => Ok(Some(self.to_span(&searcher.doc(*address)?)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Per-service span counts, errors and latency distributions, and the service graph, for
+    /// spans starting in `[start, end)`; up to `max_examples` example evidence ids per list.
+    pub fn aggregates(
+        &self,
+        range_ns: (i64, i64),
+        max_examples: usize,
+    ) -> Result<TraceAggregates, IndexError> {
+        let q = self.range_query(Some(range_ns));
+        let searcher = self.reader.searcher();
+        let (facts, services) = searcher.search(&q, &FactsCollector)?;
+        let mut failed = None;
+        let aggregates = aggregate_spans(&facts, &services, max_examples, |address| {
+            let loaded = searcher
+                .doc::<TantivyDocument>(*address)
+                .map_err(IndexError::from)
+                .and_then(|d| {
+                    d.get_first(self.fields.evidence_id)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                        .ok_or(IndexError::Corrupt("evidence_id"))
+                });
+            match loaded {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    None
+                }
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(aggregates),
+        }
+    }
+
+    fn to_span(&self, doc: &TantivyDocument) -> Result<Span, IndexError> {
+        let f = self.fields;
+        let text = |field: Field| -> Option<String> {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let int = |field: Field| doc.get_first(field).and_then(|v| v.as_i64());
+        Ok(Span {
+            evidence_id: text(f.evidence_id).ok_or(IndexError::Corrupt("evidence_id"))?,
+            trace_id: text(f.trace_id).ok_or(IndexError::Corrupt("trace_id"))?,
+            span_id: text(f.span_id).ok_or(IndexError::Corrupt("span_id"))?,
+            parent_span_id: text(f.parent_span_id),
+            service: text(f.service).unwrap_or_default(),
+            host: text(f.host),
+            operation: text(f.operation).unwrap_or_default(),
+            start_ns: int(f.start).ok_or(IndexError::Corrupt("start"))?,
+            duration_ns: int(f.duration).ok_or(IndexError::Corrupt("duration"))?,
+            status: status_from_code(
+                doc.get_first(f.status)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0),
+            ),
+            provenance: Provenance {
+                source: text(f.source).unwrap_or_default(),
+                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+            },
+        })
+    }
+}
+
+/// Adds spans; nothing is visible or durable until [`SpanWriter::commit`].
+pub struct SpanWriter<'a> {
+    owner: &'a SpanIndex,
+    writer: IndexWriter,
+    pending: u64,
+}
+
+impl SpanWriter<'_> {
+    pub fn add(&mut self, s: &Span) -> Result<(), IndexError> {
+        let f = self.owner.fields;
+        // Upsert: the same span ingested twice stays one document.
+        self.writer
+            .delete_term(Term::from_field_text(f.evidence_id, &s.evidence_id));
+        let mut d = doc!(
+            f.evidence_id => s.evidence_id.as_str(),
+            f.trace_id => s.trace_id.as_str(),
+            f.span_id => s.span_id.as_str(),
+            f.service => s.service.as_str(),
+            f.operation => s.operation.as_str(),
+            f.start => s.start_ns,
+            f.duration => s.duration_ns,
+            f.status => status_code(s.status),
+            f.key => span_key(&s.trace_id, &s.span_id),
+            f.source => s.provenance.source.as_str(),
+            f.line => s.provenance.line,
+        );
+        if let Some(p) = &s.parent_span_id {
+            d.add_text(f.parent_span_id, p);
+            d.add_u64(f.parent_key, span_key(&s.trace_id, p));
+        }
+        if let Some(h) = &s.host {
+            d.add_text(f.host, h);
+        }
+        self.writer.add_document(d)?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Spans added since the last commit.
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    /// Makes everything added so far durable, then visible to this process's searches.
+    pub fn commit(&mut self) -> Result<(), IndexError> {
+        self.writer.commit()?;
+        self.pending = 0;
+        self.owner.reload()
+    }
+}
+
+/// Collects the per-span facts of the matching documents from fast fields.
+struct FactsCollector;
+
+struct SegmentFacts {
+    segment: SegmentOrdinal,
+    service: Option<StrColumn>,
+    key: Column<u64>,
+    parent_key: Column<u64>,
+    start: Column<i64>,
+    duration: Column<i64>,
+    status: Column<u64>,
+    facts: Vec<SpanFacts<DocAddress>>,
+}
+
+type Facts = (Vec<SpanFacts<DocAddress>>, Vec<String>);
+
+impl Collector for FactsCollector {
+    type Fruit = Facts;
+    type Child = SegmentFacts;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFacts> {
+        let ff = reader.fast_fields();
+        Ok(SegmentFacts {
+            segment,
+            service: ff.str("service")?,
+            key: ff.u64("key")?,
+            parent_key: ff.u64("parent_key")?,
+            start: ff.i64("start")?,
+            duration: ff.i64("duration")?,
+            status: ff.u64("status")?,
+            facts: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    /// Service ordinals are per segment: map every segment's names into one table.
+    fn merge_fruits(&self, fruits: Vec<Facts>) -> tantivy::Result<Facts> {
+        let mut names: Vec<String> = Vec::new();
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut out = Vec::with_capacity(fruits.iter().map(|f| f.0.len()).sum());
+        for (facts, segment_names) in fruits {
+            let remap: Vec<u32> = segment_names
+                .into_iter()
+                .map(|n| {
+                    *ids.entry(n.clone()).or_insert_with(|| {
+                        names.push(n);
+                        (names.len() - 1) as u32
+                    })
+                })
+                .collect();
+            for mut f in facts {
+                f.service = remap.get(f.service as usize).copied().unwrap_or(u32::MAX);
+                out.push(f);
+            }
+        }
+        Ok((out, names))
+    }
+}
+
+impl SegmentCollector for SegmentFacts {
+    type Fruit = Facts;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let (Some(key), Some(duration)) = (self.key.first(doc), self.duration.first(doc)) else {
+            return;
+        };
+        let service = self
+            .service
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next())
+            .map_or(u32::MAX, |o| o as u32);
+        self.facts.push(SpanFacts {
+            key,
+            parent_key: self.parent_key.first(doc),
+            service,
+            start_ns: self.start.first(doc).unwrap_or(0),
+            duration_ns: duration,
+            status: status_from_code(self.status.first(doc).unwrap_or(0)),
+            example: DocAddress::new(self.segment, doc),
+        });
+    }
+
+    fn harvest(self) -> Facts {
+        // Name only the ordinals this segment used, densely renumbered.
+        let mut dense: HashMap<u32, u32> = HashMap::new();
+        let mut names = Vec::new();
+        let mut facts = self.facts;
+        let mut buf = String::new();
+        for f in &mut facts {
+            let next = dense.len() as u32;
+            let id = *dense.entry(f.service).or_insert_with(|| {
+                buf.clear();
+                if let Some(col) = self.service.as_ref()
+                    && f.service != u32::MAX
+                {
+                    let _ = col.ord_to_str(f.service as u64, &mut buf);
+                }
+                names.push(buf.clone());
+                next
+            });
+            f.service = id;
+        }
+        (facts, names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(
+        trace: &str,
+        id: &str,
+        parent: Option<&str>,
+        service: &str,
+        start: i64,
+        dur: i64,
+    ) -> Span {
+        Span {
+            evidence_id: rootline_core::span_evidence_id(trace, id),
+            trace_id: trace.into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(str::to_string),
+            service: service.into(),
+            host: Some(format!("{service}-0")),
+            operation: "op".into(),
+            start_ns: start,
+            duration_ns: dur,
+            status: SpanStatus::Ok,
+            provenance: Provenance {
+                source: "t.csv".into(),
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_and_upsert() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SpanIndex::open(dir.path()).unwrap();
+        let a = span("t1", "a", None, "gw", 10, 100);
+        let b = span("t1", "b", Some("a"), "db", 20, 50);
+        {
+            let mut w = index.writer().unwrap();
+            w.add(&a).unwrap();
+            w.add(&b).unwrap();
+            assert_eq!(w.pending(), 2);
+            w.commit().unwrap();
+            w.add(&a).unwrap();
+            w.commit().unwrap();
+        }
+        assert_eq!(index.count(None).unwrap(), 2);
+        assert_eq!(index.spans(None).unwrap(), vec![a.clone(), b.clone()]);
+        assert_eq!(index.get(&b.evidence_id).unwrap(), Some(b));
+        assert_eq!(index.count(Some((0, 15))).unwrap(), 1);
+        drop(index);
+        let reopened = SpanIndex::open(dir.path()).unwrap();
+        assert_eq!(reopened.count(None).unwrap(), 2);
+        let agg = reopened.aggregates((0, 100), 2).unwrap();
+        assert_eq!(agg.graph.edges["gw"]["db"], 1);
+        assert_eq!(agg.per_service["gw"].slowest, vec![a.evidence_id]);
+    }
+}

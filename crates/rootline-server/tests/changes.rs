@@ -1,0 +1,542 @@
+//! Change events and config versions over HTTP, served on a real port (`127.0.0.1:0`) against a
+//! real store on both backends (the same throwaway databases and minimal HTTP/1.1 client as
+//! `api.rs`):
+//!
+//! - SQLite: a file in a fresh temporary directory;
+//! - PostgreSQL: a throwaway database `rootline_test_<uuid>` created through the admin URL
+//!   (`postgres://postgres@127.0.0.1:5432/postgres`, or `ROOTLINE_TEST_POSTGRES_URL`) and dropped
+//!   at the end, also when the scenario fails.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rootline_core::{ChangeEvent, ChangeKind};
+use rootline_server::{AppState, Application};
+use rootline_store::Store;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+// ---- databases ----
+
+async fn on_sqlite<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
+    scenario(url).await;
+}
+
+async fn on_postgres<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url =
+        std::env::var("ROOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin_url} ({e}). These tests need a real \
+                 PostgreSQL server: start it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or \
+                 point ROOTLINE_TEST_POSTGRES_URL at one."
+            )
+        });
+    let name = format!("rootline_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    // Run on a task so that a failing scenario still reaches the DROP below.
+    let outcome = tokio::spawn(scenario(with_database(&admin_url, &name))).await;
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    let _ = admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    dropped.unwrap_or_else(|e| panic!("drop database {name}: {e}"));
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// Declares each scenario as a test on SQLite (`sqlite::name`) and on PostgreSQL
+/// (`postgres::name`).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::on_sqlite(super::$name).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::on_postgres(super::$name).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    changes_are_posted_and_listed,
+    bad_change_bodies_name_the_field,
+    configs_are_versioned_with_diffs,
+    bad_config_bodies_name_the_field,
+);
+
+// ---- the app and a minimal HTTP client ----
+
+/// The server running on its own task; stopped when dropped.
+struct TestApp {
+    addr: SocketAddr,
+    store: Store,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn spawn_app(url: &str) -> TestApp {
+    let store = Store::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    let app = Application::build("127.0.0.1:0", AppState::new(store.clone()))
+        .await
+        .expect("bind 127.0.0.1:0");
+    let port = app.port();
+    assert_ne!(port, 0);
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        store,
+        server,
+    }
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    /// Lower-cased names.
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Response {
+    fn json(&self) -> Value {
+        assert_eq!(
+            self.headers.get("content-type").map(String::as_str),
+            Some("application/json"),
+            "{self:?}"
+        );
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.json()).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    /// Asserts the status and the `{"error": {"code", "message"}}` shape; returns the message.
+    fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{self:?}");
+        let body = self.json();
+        let error = body["error"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(error.len(), 2, "{body}");
+        assert_eq!(error["code"], code, "{body}");
+        let message = error["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(!message.is_empty());
+        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+        message.to_owned()
+    }
+}
+
+impl TestApp {
+    /// `GET path` over a fresh connection.
+    async fn get(&self, path: &str) -> Response {
+        self.request("GET", path, None).await
+    }
+
+    /// `POST path` with a JSON body over a fresh connection.
+    async fn post(&self, path: &str, body: &str) -> Response {
+        self.request("POST", path, Some(body)).await
+    }
+
+    async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Response {
+        tokio::time::timeout(REQUEST_TIMEOUT, http_request(self.addr, method, path, body))
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path} timed out"))
+    }
+}
+
+async fn http_request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
+    let body_headers = body.map_or_else(String::new, |b| {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        )
+    });
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{body_headers}Connection: close\r\n\r\n{}",
+        body.unwrap_or("")
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .expect("a complete response head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|s| s.get(..3))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: HashMap<String, String> = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').expect("header line");
+            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        dechunk(body)
+    } else {
+        if let Some(len) = headers.get("content-length") {
+            assert_eq!(len.parse::<usize>().unwrap(), body.len(), "content-length");
+        }
+        body.to_owned()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
+
+// ---- scenarios ----
+
+const DEPLOY_V1: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+      - name: api
+        image: shop/api:1.4.0
+        env:
+        - name: DB_URL
+          value: postgres://app:hunter2@db:5432/shop
+";
+
+async fn changes_are_posted_and_listed(url: String) {
+    let app = spawn_app(&url).await;
+    let res = app.get("/api/v1/changes").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json(), json!({"changes": []}));
+
+    let body = json!({
+        "ts": "2023-01-29T09:20:00Z",
+        "service": "payments",
+        "kind": "deploy",
+        "who": "alice",
+        "what": "payments v1.2.3",
+    });
+    let res = app.post("/api/v1/changes", &body.to_string()).await;
+    assert_eq!(res.status, 201, "{res:?}");
+    let deploy: ChangeEvent = res.parse();
+    assert!(deploy.id.starts_with("chg-"), "{deploy:?}");
+    assert_eq!(deploy.ts_ns, 1_674_984_000_000_000_000);
+    assert_eq!(deploy.kind, ChangeKind::Deploy);
+    assert_eq!(deploy.who.as_deref(), Some("alice"));
+
+    // Posting the same change again is idempotent: same id, 200, nothing new stored.
+    let res = app.post("/api/v1/changes", &body.to_string()).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.parse::<ChangeEvent>(), deploy);
+
+    let flag = json!({
+        "id": "flag-42",
+        "ts_ns": 1_674_984_600_000_000_000i64,
+        "service": "search",
+        "kind": "feature_flag",
+        "what": "new-ranking on",
+        "diff": {"new-ranking": {"old": false, "new": true}},
+    });
+    let res = app.post("/api/v1/changes", &flag.to_string()).await;
+    assert_eq!(res.status, 201, "{res:?}");
+    let flag: ChangeEvent = res.parse();
+    assert_eq!(flag.id, "flag-42");
+    assert_eq!(flag.who, None);
+
+    let res = app.get("/api/v1/changes").await;
+    let all: Vec<ChangeEvent> = serde_json::from_value(res.json()["changes"].clone()).unwrap();
+    assert_eq!(all, vec![deploy.clone(), flag.clone()], "oldest first");
+    assert_eq!(
+        app.store
+            .list_change_events(i64::MIN, i64::MAX, None)
+            .await
+            .unwrap(),
+        all
+    );
+
+    let res = app.get("/api/v1/changes?service=search").await;
+    assert_eq!(res.json()["changes"], json!([flag]));
+    // `to` is exclusive, `from` inclusive; epoch seconds work too.
+    let res = app
+        .get("/api/v1/changes?from=2023-01-29T09:20:00Z&to=2023-01-29T09:30:00Z")
+        .await;
+    assert_eq!(res.json()["changes"], json!([deploy]));
+    let res = app
+        .get("/api/v1/changes?from=1674984000&to=1674984001")
+        .await;
+    assert_eq!(res.json()["changes"].as_array().unwrap().len(), 1);
+}
+
+async fn bad_change_bodies_name_the_field(url: String) {
+    let app = spawn_app(&url).await;
+    let good =
+        json!({"ts": "2023-01-29T09:20:00Z", "service": "api", "kind": "deploy", "what": "v2"});
+    for (field, value, expect) in [
+        ("kind", json!("explosion"), "invalid field `kind`"),
+        ("ts", json!("last tuesday"), "invalid field `ts`"),
+        ("service", json!(""), "invalid field `service`"),
+        ("service", json!(42), "invalid field `service`"),
+        ("what", Value::Null, "invalid field `what`"),
+        ("who", json!(["a"]), "invalid field `who`"),
+        ("servce", json!("api"), "unknown field `servce`"),
+    ] {
+        let mut body = good.clone();
+        body[field] = value;
+        let res = app.post("/api/v1/changes", &body.to_string()).await;
+        let message = res.assert_error(400, "bad_request");
+        assert!(message.starts_with(expect), "{field}: {message}");
+    }
+    let mut body = good.clone();
+    body.as_object_mut().unwrap().remove("ts");
+    let message = app
+        .post("/api/v1/changes", &body.to_string())
+        .await
+        .assert_error(400, "bad_request");
+    assert_eq!(message, "invalid field `ts`: is required (or `ts_ns`)");
+    let message = app
+        .post("/api/v1/changes", "{not json")
+        .await
+        .assert_error(400, "bad_request");
+    assert!(
+        message.starts_with("the request body is not valid json"),
+        "{message}"
+    );
+    app.post("/api/v1/changes", "[1]")
+        .await
+        .assert_error(400, "bad_request");
+    app.get("/api/v1/changes?from=soon")
+        .await
+        .assert_error(400, "bad_request");
+    app.get("/api/v1/changes?from=2023-01-02T00:00:00Z&to=2023-01-01T00:00:00Z")
+        .await
+        .assert_error(400, "bad_request");
+    app.get("/api/v1/changes?service=a&limit=3")
+        .await
+        .assert_error(400, "bad_request");
+    // Nothing was stored by the rejected requests.
+    assert!(
+        app.store
+            .list_change_events(i64::MIN, i64::MAX, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn configs_are_versioned_with_diffs(url: String) {
+    let app = spawn_app(&url).await;
+    let post = |content: String, observed_at: &str| {
+        json!({
+            "source": "k8s/api.yaml",
+            "service": "api",
+            "observed_at": observed_at,
+            "content": content,
+        })
+        .to_string()
+    };
+
+    let res = app
+        .post(
+            "/api/v1/configs",
+            &post(DEPLOY_V1.into(), "2023-01-29T09:00:00Z"),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{res:?}");
+    let first = res.json();
+    assert_eq!(first["created"], true);
+    assert_eq!(first["version"], 1);
+    assert_eq!(first["format"], "yaml");
+    assert_eq!(first["keys"], 9);
+    assert!(
+        first.get("change").is_none(),
+        "the first version is a baseline"
+    );
+    // The stored password is masked, in the response as in the database.
+    assert!(!res.body.contains("hunter2"));
+
+    let res = app
+        .post(
+            "/api/v1/configs",
+            &post(DEPLOY_V1.into(), "2023-01-29T09:10:00Z"),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json()["created"], false);
+
+    let v2 = DEPLOY_V1.replace("replicas: 2", "replicas: 1");
+    let res = app
+        .post("/api/v1/configs", &post(v2, "2023-01-29T09:15:00Z"))
+        .await;
+    assert_eq!(res.status, 201, "{res:?}");
+    let second = res.json();
+    assert_eq!(second["version"], 2);
+    assert_eq!(
+        second["diff"],
+        json!({
+            "added": [],
+            "removed": [],
+            "changed": [{"path": "Deployment/shop/api:spec.replicas", "old": 2, "new": 1}],
+        })
+    );
+    let change: ChangeEvent = serde_json::from_value(second["change"].clone()).unwrap();
+    assert_eq!(change.kind, ChangeKind::Config);
+    assert_eq!(change.ts_ns, 1_674_983_700_000_000_000);
+
+    // The config change is a change event like any other.
+    let res = app.get("/api/v1/changes?service=api").await;
+    assert_eq!(res.json()["changes"], json!([second["change"]]));
+
+    let versions = app
+        .store
+        .list_config_versions("k8s/api.yaml")
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 2);
+    let url_value = versions[1]
+        .flattened
+        .get("Deployment/shop/api:spec.template.spec.containers[0].env[0].value")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert!(url_value.starts_with("postgres://app:***#"), "{url_value}");
+
+    // An explicit format wins over the source name; .env secrets are masked too.
+    let res = app
+        .post(
+            "/api/v1/configs",
+            &json!({"source": "api-env", "service": "api", "format": "env", "content": "API_KEY=abc123\nMODE=fast\n"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{res:?}");
+    assert_eq!(res.json()["format"], "env");
+    assert!(!res.body.contains("abc123"));
+}
+
+async fn bad_config_bodies_name_the_field(url: String) {
+    let app = spawn_app(&url).await;
+    for (body, expect) in [
+        (
+            json!({"service": "api", "content": "a: 1"}),
+            "invalid field `source`: is required",
+        ),
+        (
+            json!({"source": "x.yaml", "content": "a: 1"}),
+            "invalid field `service`: is required",
+        ),
+        (
+            json!({"source": "x.yaml", "service": "api"}),
+            "invalid field `content`: is required",
+        ),
+        (
+            json!({"source": "x.yaml", "service": "api", "content": "a: [1,\nb: 2"}),
+            "invalid field `content`: invalid yaml at line",
+        ),
+        (
+            json!({"source": "x", "service": "api", "content": "a: 1", "format": "xml"}),
+            "invalid field `format`",
+        ),
+        (
+            json!({"source": "x", "service": "api", "content": "a: 1", "observed_at": "never"}),
+            "invalid field `observed_at`",
+        ),
+        (
+            json!({"source": "x", "service": "api", "content": "a: 1", "contents": "b"}),
+            "unknown field `contents`",
+        ),
+    ] {
+        let message = app
+            .post("/api/v1/configs", &body.to_string())
+            .await
+            .assert_error(400, "bad_request");
+        assert!(message.starts_with(expect), "{body}: {message}");
+    }
+    assert!(
+        app.store
+            .list_config_versions("x.yaml")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

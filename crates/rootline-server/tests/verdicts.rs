@@ -1,0 +1,638 @@
+//! Verdicts, approval-gated actions and the audit log over HTTP, with bearer tokens and roles,
+//! served on a real port (`127.0.0.1:0`) against a real store on both backends (the same
+//! throwaway databases and minimal HTTP/1.1 client as `api.rs`). Execution uses the server's
+//! default dry-run executor.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rootline_actions::Role;
+use rootline_core::{Incident, Report};
+use rootline_server::{AppState, Application};
+use rootline_store::{LOCAL_ADMIN, Store};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+// ---- databases ----
+
+async fn on_sqlite<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
+    scenario(url).await;
+}
+
+async fn on_postgres<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url =
+        std::env::var("ROOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin_url} ({e}). These tests need a real \
+                 PostgreSQL server: start it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or \
+                 point ROOTLINE_TEST_POSTGRES_URL at one."
+            )
+        });
+    let name = format!("rootline_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    // Run on a task so that a failing scenario still reaches the DROP below.
+    let outcome = tokio::spawn(scenario(with_database(&admin_url, &name))).await;
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    let _ = admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    dropped.unwrap_or_else(|e| panic!("drop database {name}: {e}"));
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// Declares each scenario as a test on SQLite (`sqlite::name`) and on PostgreSQL
+/// (`postgres::name`).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::on_sqlite(super::$name).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                super::on_postgres(super::$name).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    requests_need_a_valid_bearer_token,
+    verdicts_over_http,
+    actions_over_http,
+);
+
+// ---- the app and a minimal HTTP client ----
+
+/// The server running on its own task; stopped when dropped.
+struct TestApp {
+    addr: SocketAddr,
+    store: Store,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn spawn_app(url: &str) -> TestApp {
+    let store = Store::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    let app = Application::build("127.0.0.1:0", AppState::new(store.clone()))
+        .await
+        .expect("bind 127.0.0.1:0");
+    let port = app.port();
+    assert_ne!(port, 0);
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        store,
+        server,
+    }
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    /// Lower-cased names.
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Response {
+    fn json(&self) -> Value {
+        assert_eq!(
+            self.headers.get("content-type").map(String::as_str),
+            Some("application/json"),
+            "{self:?}"
+        );
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    /// Asserts the status and the `{"error": {"code", "message"}}` shape; returns the message.
+    fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{self:?}");
+        let body = self.json();
+        let error = body["error"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(error.len(), 2, "{body}");
+        assert_eq!(error["code"], code, "{body}");
+        let message = error["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(!message.is_empty());
+        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+        message.to_owned()
+    }
+}
+
+impl TestApp {
+    /// `GET path` over a fresh connection.
+    async fn get(&self, path: &str) -> Response {
+        self.request("GET", path, None).await
+    }
+
+    async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Response {
+        self.request_as(None, method, path, body).await
+    }
+
+    /// A request with `Authorization: <auth>` when given.
+    async fn request_as(
+        &self,
+        auth: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Response {
+        tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            http_request(self.addr, auth, method, path, body),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path} timed out"))
+    }
+
+    /// `GET path` as the token's user.
+    async fn get_as(&self, token: &str, path: &str) -> Response {
+        self.request_as(Some(&format!("Bearer {token}")), "GET", path, None)
+            .await
+    }
+
+    /// `POST path` with a JSON body as the token's user.
+    async fn post_as(&self, token: &str, path: &str, body: Value) -> Response {
+        self.request_as(
+            Some(&format!("Bearer {token}")),
+            "POST",
+            path,
+            Some(&body.to_string()),
+        )
+        .await
+    }
+}
+
+async fn http_request(
+    addr: SocketAddr,
+    auth: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
+    let auth = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
+    let body_headers = body.map_or_else(String::new, |b| {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        )
+    });
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{auth}{body_headers}Connection: close\r\n\r\n{}",
+        body.unwrap_or("")
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .expect("a complete response head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|s| s.get(..3))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: HashMap<String, String> = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').expect("header line");
+            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        dechunk(body)
+    } else {
+        if let Some(len) = headers.get("content-length") {
+            assert_eq!(len.parse::<usize>().unwrap(), body.len(), "content-length");
+        }
+        body.to_owned()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
+
+// ---- fixtures ----
+
+fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).expect("fixture matches the rootline-core type")
+}
+
+fn report(id: &str) -> Report {
+    let incident: Incident = from_json(json!({
+        "id": "inc-1",
+        "title": "checkout errors",
+        "start": "2023-01-29T08:43:00Z",
+    }));
+    from_json(json!({
+        "investigation_id": id,
+        "created_at": "2023-01-29T09:00:00Z",
+        "incident": incident,
+        "mode": "offline",
+        "outcome": "probable_cause",
+        "stats": {
+            "window_start": "2023-01-29T08:43:00.000Z",
+            "window_end": "2023-01-29T08:58:00.000Z",
+            "baseline_start": "2023-01-29T08:28:00.000Z",
+            "baseline_end": "2023-01-29T08:43:00.000Z",
+            "window_records": 1200,
+            "baseline_records": 900,
+            "services_seen": 4,
+        },
+        "candidates": [{
+            "entity": "payments", "fault_type": "exception", "score": 0.81,
+            "evidence": [], "why": "payments started refusing connections first",
+        }],
+        "evidence": [],
+    }))
+}
+
+/// A token per role: `[viewer, responder, approver, approver2]`.
+async fn tokens(store: &Store) -> [String; 4] {
+    let mut out = Vec::new();
+    for (name, role) in [
+        ("vic", Role::Viewer),
+        ("rae", Role::Responder),
+        ("bob", Role::Approver),
+        ("cat", Role::Approver),
+    ] {
+        store.add_user(name, role, LOCAL_ADMIN).await.unwrap();
+        out.push(
+            store
+                .create_token(name, "test", None, LOCAL_ADMIN)
+                .await
+                .unwrap()
+                .token,
+        );
+    }
+    out.try_into().unwrap()
+}
+
+// ---- scenarios ----
+
+async fn requests_need_a_valid_bearer_token(url: String) {
+    let app = spawn_app(&url).await;
+    let [viewer, ..] = tokens(&app.store).await;
+    for path in ["/api/v1/actions", "/api/v1/audit", "/api/v1/audit/verify"] {
+        let message = app.get(path).await.assert_error(401, "unauthorized");
+        assert_eq!(message, "a valid bearer token is required");
+        for auth in [
+            "Bearer rlt_00000000000000000000000000000000000000000000000000000000000000ff",
+            "Bearer ",
+            "Basic dmljOnB3",
+            viewer.as_str(),
+        ] {
+            app.request_as(Some(auth), "GET", path, None)
+                .await
+                .assert_error(401, "unauthorized");
+        }
+        let res = app.get_as(&viewer, path).await;
+        assert_eq!(res.status, 200, "{path}: {res:?}");
+    }
+    // The old routes stay open.
+    assert_eq!(app.get("/api/v1/incidents").await.status, 200);
+    let res = app.request("POST", "/api/v1/actions", Some("{}")).await;
+    res.assert_error(401, "unauthorized");
+}
+
+async fn verdicts_over_http(url: String) {
+    let app = spawn_app(&url).await;
+    let [viewer, responder, approver, _] = tokens(&app.store).await;
+    app.store
+        .save_investigation(&report("inv-1"))
+        .await
+        .unwrap();
+    let path = "/api/v1/investigations/inv-1/verdicts";
+    let body = json!({
+        "target": {"kind": "candidate", "entity": "payments"},
+        "judgement": "accepted",
+        "fix": "rolled back payments",
+        "note": "confirmed in the deploy log",
+    });
+
+    let res = app.post_as(&responder, path, body.clone()).await;
+    assert_eq!(res.status, 201, "{res:?}");
+    let v1 = res.json();
+    assert_eq!(v1["version"], 1);
+    assert_eq!(v1["author_name"], "rae");
+    assert_eq!(v1["judgement"], "accepted");
+
+    let corrected = json!({
+        "target": {"kind": "candidate", "entity": "payments"},
+        "judgement": "partly_right",
+        "root_cause_service": "payments-db",
+        "fault_type": "config_change",
+    });
+    let res = app.post_as(&approver, path, corrected).await;
+    assert_eq!(res.status, 201, "{res:?}");
+    assert_eq!(res.json()["version"], 2);
+
+    let res = app.get_as(&viewer, path).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let listed = res.json();
+    assert_eq!(listed["verdicts"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["verdicts"][0], v1, "version 1 is kept as it was");
+    assert_eq!(listed["current"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["current"][0]["version"], 2);
+    assert_eq!(listed["current"][0]["root_cause_service"], "payments-db");
+
+    // Refusals and bad input.
+    app.post_as(&viewer, path, body.clone())
+        .await
+        .assert_error(403, "forbidden");
+    let message = app
+        .post_as(
+            &responder,
+            path,
+            json!({"target": {"kind": "hypothesis", "id": "hyp-404"}, "judgement": "accepted"}),
+        )
+        .await
+        .assert_error(404, "not_found");
+    assert!(message.contains("hyp-404"), "{message}");
+    app.post_as(
+        &responder,
+        "/api/v1/investigations/inv-404/verdicts",
+        body.clone(),
+    )
+    .await
+    .assert_error(404, "not_found");
+    app.get_as(&viewer, "/api/v1/investigations/inv-404/verdicts")
+        .await
+        .assert_error(404, "not_found");
+    let message = app
+        .post_as(
+            &responder,
+            path,
+            json!({"target": {"kind": "candidate", "entity": "payments"}, "judgement": "maybe"}),
+        )
+        .await
+        .assert_error(400, "bad_request");
+    assert!(message.contains("maybe"), "{message}");
+    app.request_as(
+        Some(&format!("Bearer {responder}")),
+        "POST",
+        path,
+        Some("{not json"),
+    )
+    .await
+    .assert_error(400, "bad_request");
+    // Nothing was stored by the refused requests.
+    assert_eq!(app.store.list_verdicts("inv-1").await.unwrap().len(), 2);
+}
+
+async fn actions_over_http(url: String) {
+    let app = spawn_app(&url).await;
+    let [viewer, responder, approver, approver2] = tokens(&app.store).await;
+    app.store
+        .save_investigation(&report("inv-1"))
+        .await
+        .unwrap();
+    let proposal = json!({
+        "incident_id": "inc-1",
+        "investigation_id": "inv-1",
+        "content": {
+            "kind": "rollback",
+            "target": "payments",
+            "summary": "roll payments back to v41",
+            "params": {"to_version": "v41"},
+        },
+    });
+
+    // Viewers cannot propose; responders can.
+    app.post_as(&viewer, "/api/v1/actions", proposal.clone())
+        .await
+        .assert_error(403, "forbidden");
+    let res = app
+        .post_as(&responder, "/api/v1/actions", proposal.clone())
+        .await;
+    assert_eq!(res.status, 201, "{res:?}");
+    let action = res.json();
+    assert_eq!(action["state"], "proposed");
+    let id = action["id"].as_str().unwrap().to_owned();
+    let hash = action["content_hash"].as_str().unwrap().to_owned();
+    let approve = format!("/api/v1/actions/{id}/approve");
+    let execute = format!("/api/v1/actions/{id}/execute");
+
+    // Not executable before approval.
+    let message = app
+        .post_as(&responder, &execute, json!({}))
+        .await
+        .assert_error(409, "conflict");
+    assert!(message.contains("proposed"), "{message}");
+    // Approval refusals: role, hash, body.
+    app.post_as(&responder, &approve, json!({"content_hash": hash}))
+        .await
+        .assert_error(403, "forbidden");
+    let message = app
+        .post_as(&approver, &approve, json!({"content_hash": "0".repeat(64)}))
+        .await
+        .assert_error(409, "conflict");
+    assert!(
+        message.contains("changed since it was reviewed"),
+        "{message}"
+    );
+    app.post_as(&approver, &approve, json!({}))
+        .await
+        .assert_error(400, "bad_request");
+    app.post_as(
+        &approver,
+        "/api/v1/actions/act_missing/approve",
+        json!({"content_hash": hash}),
+    )
+    .await
+    .assert_error(404, "not_found");
+
+    let res = app
+        .post_as(&approver, &approve, json!({"content_hash": hash}))
+        .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let approved = res.json();
+    assert_eq!(approved["action"]["state"], "approved");
+    assert_eq!(
+        (approved["approvals"].clone(), approved["required"].clone()),
+        (json!(1), json!(1))
+    );
+    // A second approval of an approved action is a conflict.
+    app.post_as(&approver2, &approve, json!({"content_hash": hash}))
+        .await
+        .assert_error(409, "conflict");
+
+    // Viewers cannot run it; a responder runs it through the dry-run executor.
+    app.post_as(&viewer, &execute, json!({}))
+        .await
+        .assert_error(403, "forbidden");
+    let res = app.post_as(&responder, &execute, json!({})).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let done = res.json();
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(done["result"]["executor"], "dry_run");
+    assert!(
+        done["result"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was executed"),
+        "{done}"
+    );
+    // Terminal: no second run, no rejection.
+    app.post_as(&responder, &execute, json!({}))
+        .await
+        .assert_error(409, "conflict");
+    app.post_as(
+        &approver,
+        &format!("/api/v1/actions/{id}/reject"),
+        json!({"reason": "late"}),
+    )
+    .await
+    .assert_error(409, "conflict");
+
+    let res = app.get_as(&viewer, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let shown = res.json();
+    assert_eq!(shown["action"]["state"], "succeeded");
+    assert_eq!(shown["approvals"][0]["approver_name"], "bob");
+
+    // Propose and reject, with the two-person rule.
+    let mut two = proposal.clone();
+    two["required_approvals"] = json!(2);
+    let other = app.post_as(&responder, "/api/v1/actions", two).await.json();
+    assert_eq!(other["required_approvals"], 2);
+    let other_id = other["id"].as_str().unwrap();
+    let res = app
+        .post_as(
+            &approver2,
+            &format!("/api/v1/actions/{other_id}/approve"),
+            json!({"content_hash": other["content_hash"]}),
+        )
+        .await;
+    assert_eq!(res.json()["action"]["state"], "proposed", "one of two");
+    app.post_as(
+        &responder,
+        &format!("/api/v1/actions/{other_id}/reject"),
+        json!({}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    let res = app
+        .post_as(
+            &approver,
+            &format!("/api/v1/actions/{other_id}/reject"),
+            json!({"reason": "not now"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json()["state"], "rejected");
+    let listed = app.get_as(&viewer, "/api/v1/actions").await.json();
+    assert_eq!(listed["actions"].as_array().unwrap().len(), 2);
+
+    // The audit log has it all, and its chain is intact.
+    let audit = app
+        .get_as(&viewer, "/api/v1/audit?after=0&limit=500")
+        .await
+        .json();
+    let events: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "user_added",
+        "token_created",
+        "action_proposed",
+        "action_execution_refused",
+        "action_approval_refused",
+        "action_approved",
+        "action_execution_started",
+        "action_succeeded",
+        "action_approval_recorded",
+        "action_rejected",
+    ] {
+        assert!(events.contains(&expected), "{expected} not in {events:?}");
+    }
+    let check = app.get_as(&viewer, "/api/v1/audit/verify").await.json();
+    assert_eq!(check["intact"], true, "{check}");
+    assert_eq!(check["rows"], events.len());
+    assert_eq!(check["broken"], Value::Null);
+    app.get_as(&viewer, "/api/v1/audit?limit=abc")
+        .await
+        .assert_error(400, "bad_request");
+}

@@ -1,0 +1,592 @@
+//! Metric signals: each window series against the same series in the baseline, with robust
+//! statistics, into [`Finding`]s of kind [`EvidenceKind::MetricAnomaly`].
+//!
+//! Per series, the baseline gives a median and a scale: the MAD (×1.4826, so it estimates a
+//! standard deviation for normal data), floored at a fraction of the median (a flat series
+//! would otherwise make any wobble look infinite) and at the baseline's mean absolute deviation
+//! (a series that sits at one value with rare spikes has MAD 0, yet its spikes are normal). A
+//! window point is anomalous when its robust z, `|x − median| / scale`, exceeds `k`; a series is
+//! anomalous when at least `min_consecutive` consecutive window points are, or at least
+//! `min_fraction` of them, all moving the same way.
+//!
+//! A finding's contribution grows with the log of the peak z (capped, so one exploding counter
+//! cannot drown everything) and with persistence. The series that moved first (earliest first
+//! anomalous sample across all series) get a small bonus and say so: in a cascade the cause
+//! usually moves before its symptoms. Only the top `max_findings_per_entity` findings of an
+//! entity are kept, so an entity with twenty correlated series (CPU, CPU rate, node CPU, ...)
+//! does not win by volume alone.
+//!
+//! The fault type comes from generic keywords of the metric name (cpu, mem, latency/duration/
+//! p9x, error/5xx/fail/success, network + latency-ish); never from an entity name.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{TimeZone, Utc};
+use rootline_core::{Evidence, EvidenceKind, FaultType, Series};
+
+use crate::rank::Finding;
+
+#[derive(Debug, Clone)]
+pub struct MetricSignalConfig {
+    /// A window point is anomalous when its robust z exceeds this.
+    pub k: f64,
+    /// The scale is at least this fraction of |baseline median|.
+    pub relative_floor: f64,
+    /// Series with fewer finite baseline points are not judged.
+    pub min_baseline_points: usize,
+    /// This many consecutive anomalous window points make a series anomalous...
+    pub min_consecutive: usize,
+    /// ...and so does this fraction of the window points (at least one).
+    pub min_fraction: f64,
+    /// Findings kept per entity, strongest first.
+    pub max_findings_per_entity: usize,
+    /// Each further finding of an entity counts this times the one before it.
+    pub entity_decay: f64,
+    /// A finding counts `1 / (1 + noise_penalty × r)`, where `r` is its metric name's false-alarm
+    /// rate on the baseline (see [`family_noise`]).
+    pub noise_penalty: f64,
+    /// Weight of findings that propagate along calls (latency, errors, network delay): a
+    /// caller's latency rises with its callee's, so such a finding localises the cause less
+    /// than a saturated resource of the entity itself.
+    pub propagating_weight: f64,
+    /// Weight of findings whose metric name suggests no fault (traffic, bytes, syscalls, ...):
+    /// a load change is more often a consequence (or a benign burst) than a cause.
+    pub unknown_weight: f64,
+    /// The robust z is capped here before it is log-scaled.
+    pub max_z: f64,
+    /// Contribution of a finding at `z = k·(e−1)` with full persistence and no bonus.
+    pub weight: f64,
+    /// Extra fraction of contribution for the series that moved first.
+    pub early_bonus: f64,
+}
+
+impl Default for MetricSignalConfig {
+    fn default() -> Self {
+        MetricSignalConfig {
+            k: 5.0,
+            relative_floor: 0.05,
+            min_baseline_points: 5,
+            min_consecutive: 2,
+            min_fraction: 0.3,
+            max_findings_per_entity: 3,
+            entity_decay: 0.5,
+            noise_penalty: 20.0,
+            propagating_weight: 0.5,
+            unknown_weight: 0.25,
+            max_z: 1000.0,
+            weight: 2.0,
+            early_bonus: 0.25,
+        }
+    }
+}
+
+/// What the baseline says about one series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    pub median: f64,
+    pub scale: f64,
+    pub points: usize,
+}
+
+/// Median and robust scale of `values` (non-finite values ignored); `None` when fewer than
+/// `min_points` remain.
+pub fn robust_baseline(values: &[f64], config: &MetricSignalConfig) -> Option<Baseline> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < config.min_baseline_points.max(1) {
+        return None;
+    }
+    let median = median_in_place(&mut v);
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    let mean_dev = dev.iter().sum::<f64>() / dev.len() as f64;
+    let mad = median_in_place(&mut dev);
+    let scale = (1.4826 * mad)
+        .max(config.relative_floor * median.abs())
+        // Mean absolute deviation ×1.2533 also estimates σ for normal data.
+        .max(1.2533 * mean_dev)
+        .max(1e-9 * median.abs().max(1.0));
+    Some(Baseline {
+        median,
+        scale,
+        points: v.len(),
+    })
+}
+
+fn median_in_place(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The fault a metric name suggests, from generic keywords.
+pub fn fault_from_metric_name(name: &str) -> FaultType {
+    let n = name.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
+    let percentile = n
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'p' && w[1] == b'9' && w[2].is_ascii_digit())
+        || n.contains("p50")
+        || n.contains("quantile");
+    let latency_like = percentile
+        || has(&[
+            "latency",
+            "duration",
+            "delay",
+            "rtt",
+            "response_time",
+            "responsetime",
+        ]);
+    if latency_like {
+        if has(&["network", "net_", "tcp", "rtt", "ping"]) {
+            return FaultType::NetworkDelay;
+        }
+        return FaultType::Latency;
+    }
+    if has(&["error", "5xx", "fail", "exception", "success"]) {
+        return FaultType::ErrorSpike;
+    }
+    if has(&["cpu", "throttl"]) {
+        return FaultType::Cpu;
+    }
+    if has(&["mem", "oom", "heap", "rss"]) {
+        return FaultType::Memory;
+    }
+    FaultType::Unknown
+}
+
+/// An anomalous series before ranking.
+struct Moved<'a> {
+    series: &'a Series,
+    entity: &'a str,
+    base: Baseline,
+    /// Signed robust z of the most extreme anomalous point, and its value.
+    peak_z: f64,
+    peak_value: f64,
+    first_ns: i64,
+    anomalous: usize,
+    window_points: usize,
+}
+
+/// Compares every window series that names an entity with the same series in the baseline.
+/// Deterministic: same input, same findings in the same order (strongest first).
+pub fn metric_findings(
+    window: &[Series],
+    baseline: &[Series],
+    config: &MetricSignalConfig,
+) -> Vec<Finding> {
+    let baselines: HashMap<&str, &Series> = baseline.iter().map(|s| (s.key.as_str(), s)).collect();
+    let noise = family_noise(baseline, config);
+    let mut moved: Vec<Moved<'_>> = Vec::new();
+    for s in window {
+        let Some(entity) = s.entity.as_deref().filter(|e| !e.is_empty()) else {
+            continue;
+        };
+        let Some(b) = baselines.get(s.key.as_str()) else {
+            continue;
+        };
+        let values: Vec<f64> = b.points.iter().map(|p| p.1).collect();
+        let Some(base) = robust_baseline(&values, config) else {
+            continue;
+        };
+        if let Some(m) = judge(s, entity, base, config) {
+            moved.push(m);
+        }
+    }
+    // A series with the same name and the same window values under several entities is a
+    // shared (host- or cluster-level) measurement copied onto each of them: it cannot tell
+    // them apart, so its weight is split between them.
+    let mut sharing: HashMap<(&str, Vec<u64>), BTreeSet<&str>> = HashMap::new();
+    for m in &moved {
+        sharing.entry(shape_key(m)).or_default().insert(m.entity);
+    }
+    let earliest = moved.iter().map(|m| m.first_ns).min();
+    let mut findings: Vec<(Finding, &str)> = moved
+        .iter()
+        .map(|m| {
+            let shared_by = sharing.get(&shape_key(m)).map_or(1, BTreeSet::len);
+            let first = earliest == Some(m.first_ns);
+            let rate = noise.get(m.series.name.as_str()).copied().unwrap_or(0.0);
+            let reliability = 1.0 / (1.0 + config.noise_penalty * rate);
+            let mut f = finding(m, first, shared_by, config);
+            f.contribution *= reliability;
+            f.contribution *= match f.fault {
+                FaultType::Cpu | FaultType::Memory => 1.0,
+                FaultType::Unknown => config.unknown_weight,
+                _ => config.propagating_weight,
+            };
+            (f, m.entity)
+        })
+        .collect();
+    sort_findings(&mut findings);
+    // Correlated series of one entity (usage and usage rate, p90/p95/p99) mostly repeat one
+    // observation: each further finding of an entity counts `entity_decay` times the previous.
+    let mut per_entity: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut kept: Vec<(Finding, &str)> = findings
+        .into_iter()
+        .filter_map(|(mut f, entity)| {
+            let n = per_entity.entry(entity).or_default();
+            *n += 1;
+            if *n > config.max_findings_per_entity {
+                return None;
+            }
+            f.contribution *= config.entity_decay.powi(*n as i32 - 1);
+            Some((f, entity))
+        })
+        .collect();
+    sort_findings(&mut kept);
+    kept.into_iter().map(|(f, _)| f).collect()
+}
+
+/// Per metric name, the false-alarm rate of the test itself on this system's quiet data: the
+/// fraction of points in the second half of each baseline series whose robust z against the
+/// first half exceeds `k`. Percentiles computed from sparse histograms, for example, jump to a
+/// bucket bound whenever traffic is thin; a name that cries wolf in the baseline is trusted
+/// less in the window. Learnt from the data, so no metric name is special-cased.
+pub fn family_noise<'a>(
+    baseline: &'a [Series],
+    config: &MetricSignalConfig,
+) -> BTreeMap<&'a str, f64> {
+    let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for s in baseline {
+        if s.entity.is_none() {
+            continue;
+        }
+        let values: Vec<f64> = s
+            .points
+            .iter()
+            .map(|p| p.1)
+            .filter(|v| v.is_finite())
+            .collect();
+        if values.len() < 2 * config.min_baseline_points.max(1) {
+            continue;
+        }
+        let (reference, test) = values.split_at(values.len() / 2);
+        let Some(b) = robust_baseline(reference, config) else {
+            continue;
+        };
+        let c = counts.entry(s.name.as_str()).or_default();
+        c.0 += test
+            .iter()
+            .filter(|x| ((*x - b.median) / b.scale).abs() > config.k)
+            .count() as u64;
+        c.1 += test.len() as u64;
+    }
+    counts
+        .into_iter()
+        .map(|(name, (alarms, n))| (name, alarms as f64 / n.max(1) as f64))
+        .collect()
+}
+
+fn sort_findings(findings: &mut [(Finding, &str)]) {
+    findings.sort_by(|a, b| {
+        b.0.contribution
+            .total_cmp(&a.0.contribution)
+            .then_with(|| a.0.evidence.id.cmp(&b.0.evidence.id))
+    });
+}
+
+fn shape_key<'a>(m: &Moved<'a>) -> (&'a str, Vec<u64>) {
+    (
+        m.series.name.as_str(),
+        m.series.points.iter().map(|p| p.1.to_bits()).collect(),
+    )
+}
+
+fn judge<'a>(
+    s: &'a Series,
+    entity: &'a str,
+    base: Baseline,
+    config: &MetricSignalConfig,
+) -> Option<Moved<'a>> {
+    let points: Vec<(i64, f64, f64)> = s
+        .points
+        .iter()
+        .filter(|p| p.1.is_finite())
+        .map(|&(ts, x)| (ts, x, (x - base.median) / base.scale))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    // Judge the direction with the larger excursion; a series that both rises and falls
+    // beyond k in a short window is judged by its stronger side.
+    let up = points.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
+    let down = points.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
+    let sign = if up >= -down { 1.0 } else { -1.0 };
+    let is_anomalous = |z: f64| sign * z > config.k;
+    let mut anomalous = 0;
+    let mut run = 0;
+    let mut best_run = 0;
+    let mut first_ns = None;
+    let mut peak: Option<(f64, f64)> = None;
+    for &(ts, x, z) in &points {
+        if is_anomalous(z) {
+            anomalous += 1;
+            run += 1;
+            best_run = best_run.max(run);
+            first_ns.get_or_insert(ts);
+            if peak.is_none_or(|(pz, _)| sign * z > sign * pz) {
+                peak = Some((z, x));
+            }
+        } else {
+            run = 0;
+        }
+    }
+    let needed = ((config.min_fraction * points.len() as f64).ceil() as usize).max(1);
+    if best_run < config.min_consecutive.max(1) && anomalous < needed {
+        return None;
+    }
+    let (peak_z, peak_value) = peak?;
+    Some(Moved {
+        series: s,
+        entity,
+        base,
+        peak_z,
+        peak_value,
+        first_ns: first_ns?,
+        anomalous,
+        window_points: points.len(),
+    })
+}
+
+fn finding(
+    m: &Moved<'_>,
+    first_to_move: bool,
+    shared_by: usize,
+    config: &MetricSignalConfig,
+) -> Finding {
+    let z = m.peak_z.abs().min(config.max_z);
+    let persistence = m.anomalous as f64 / m.window_points.max(1) as f64;
+    let bonus = if first_to_move {
+        1.0 + config.early_bonus
+    } else {
+        1.0
+    };
+    let contribution =
+        config.weight * (1.0 + z / config.k).ln() * (0.5 + 0.5 * persistence) * bonus
+            / shared_by.max(1) as f64;
+    let what = if m.series.labels.len() <= 1 {
+        format!("{} of {}", m.series.name, m.entity)
+    } else {
+        format!("{} of {}", m.series.key, m.entity)
+    };
+    let verb = if m.peak_z > 0.0 { "rose" } else { "fell" };
+    let z_text = if m.peak_z.abs() >= config.max_z {
+        format!(">{:.0}", config.max_z)
+    } else {
+        format!("{:.0}", m.peak_z.abs())
+    };
+    let when = Utc.timestamp_nanos(m.first_ns).format("%H:%M:%S");
+    let mut summary = format!(
+        "{what} {verb} to {} (baseline median {}, robust z {z_text}) from {when}",
+        fmt_value(m.peak_value),
+        fmt_value(m.base.median),
+    );
+    if first_to_move {
+        summary.push_str(", first to move");
+    }
+    if shared_by > 1 {
+        summary.push_str(&format!("; the same on {} entities", shared_by));
+    }
+    Finding {
+        evidence: Evidence {
+            id: evidence_id(&m.series.key),
+            kind: EvidenceKind::MetricAnomaly,
+            entity: m.entity.to_string(),
+            first_seen_ns: m.first_ns,
+            strength: (1.0 - config.k / z.max(config.k)).clamp(0.0, 1.0),
+            summary,
+            examples: Vec::new(),
+        },
+        contribution,
+        fault: fault_from_metric_name(&m.series.name),
+    }
+}
+
+/// Three significant digits, without exponent noise for everyday magnitudes.
+fn fmt_value(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else if a >= 0.001 {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+/// `sig-metric-` + FNV-1a of the series key: deterministic across runs and platforms.
+fn evidence_id(series_key: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in "metric".bytes().chain([0]).chain(series_key.bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("sig-metric-{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(name: &str, entity: &str, points: &[(i64, f64)]) -> Series {
+        let mut labels = BTreeMap::new();
+        labels.insert("pod".to_string(), format!("{entity}-0"));
+        Series {
+            key: rootline_core::series_key(name, &labels),
+            name: name.into(),
+            labels,
+            entity: Some(entity.into()),
+            points: points.to_vec(),
+        }
+    }
+
+    fn noisy(n: usize, level: f64, start: i64) -> Vec<(i64, f64)> {
+        (0..n)
+            .map(|i| {
+                let wobble = [0.0, 0.3, -0.2, 0.1, -0.4, 0.2][i % 6];
+                (start + i as i64 * 60_000_000_000, level + wobble)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fault_types_from_names() {
+        assert_eq!(fault_from_metric_name("CpuUsageRate(%)"), FaultType::Cpu);
+        assert_eq!(fault_from_metric_name("MemoryUsage(Mi)"), FaultType::Memory);
+        assert_eq!(
+            fault_from_metric_name("PodServerLatencyP90(s)"),
+            FaultType::Latency
+        );
+        assert_eq!(
+            fault_from_metric_name("http_request_duration_seconds"),
+            FaultType::Latency
+        );
+        assert_eq!(
+            fault_from_metric_name("NetworkP90(ms)"),
+            FaultType::NetworkDelay
+        );
+        assert_eq!(
+            fault_from_metric_name("NetworkReceiveBytes"),
+            FaultType::Unknown
+        );
+        assert_eq!(
+            fault_from_metric_name("http_5xx_total"),
+            FaultType::ErrorSpike
+        );
+        assert_eq!(fault_from_metric_name("SyscallRead"), FaultType::Unknown);
+    }
+
+    #[test]
+    fn flat_and_sparse_baselines_do_not_explode() {
+        let c = MetricSignalConfig::default();
+        // Flat: the floor is 5% of the median.
+        let b = robust_baseline(&[440.0; 30], &c).unwrap();
+        assert!((b.scale - 22.0).abs() < 1e-9);
+        // Mostly zero with routine spikes: MAD is 0, the mean deviation is not.
+        let mut v = vec![0.0; 27];
+        v.extend([50.0, 40.0, 60.0]);
+        let b = robust_baseline(&v, &c).unwrap();
+        assert_eq!(b.median, 0.0);
+        assert!(b.scale > 5.0, "{b:?}");
+        assert!(robust_baseline(&[1.0, f64::NAN, 2.0], &c).is_none());
+    }
+
+    #[test]
+    fn spike_is_found_with_first_mover_and_cap_per_entity() {
+        let t0 = 1_675_000_000_000_000_000;
+        let minute = 60_000_000_000;
+        let base_start = t0 - 30 * minute;
+        let baseline = vec![
+            series("CpuUsageRate(%)", "checkout", &noisy(30, 10.0, base_start)),
+            series("MemoryUsage(Mi)", "checkout", &noisy(30, 400.0, base_start)),
+            series(
+                "PodServerLatencyP90(s)",
+                "gateway",
+                &noisy(30, 2.0, base_start),
+            ),
+            series("SyscallRead", "search", &noisy(30, 5.0, base_start)),
+        ];
+        let window = vec![
+            series(
+                "CpuUsageRate(%)",
+                "checkout",
+                &[(t0, 80.0), (t0 + minute, 95.0), (t0 + 2 * minute, 90.0)],
+            ),
+            series(
+                "MemoryUsage(Mi)",
+                "checkout",
+                &[(t0, 400.0), (t0 + minute, 400.2), (t0 + 2 * minute, 399.9)],
+            ),
+            series(
+                "PodServerLatencyP90(s)",
+                "gateway",
+                &[(t0, 2.1), (t0 + minute, 9.0), (t0 + 2 * minute, 8.0)],
+            ),
+            series("SyscallRead", "search", &noisy(3, 5.0, t0)),
+            // No baseline: not judged.
+            series("Other", "nobody", &[(t0, 1e9)]),
+        ];
+        let findings = metric_findings(&window, &baseline, &MetricSignalConfig::default());
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        let top = &findings[0];
+        assert_eq!(top.evidence.entity, "checkout");
+        assert_eq!(top.fault, FaultType::Cpu);
+        assert_eq!(top.evidence.first_seen_ns, t0);
+        assert!(top.evidence.id.starts_with("sig-metric-"));
+        assert!(
+            top.evidence
+                .summary
+                .starts_with("CpuUsageRate(%) of checkout rose to 95.0 (baseline median 10.")
+                && top.evidence.summary.ends_with("first to move"),
+            "{}",
+            top.evidence.summary
+        );
+        let gw = &findings[1];
+        assert_eq!(gw.fault, FaultType::Latency);
+        assert_eq!(gw.evidence.first_seen_ns, t0 + minute);
+        assert!(!gw.evidence.summary.contains("first to move"));
+
+        // The same input gives the same output.
+        assert_eq!(
+            findings,
+            metric_findings(&window, &baseline, &MetricSignalConfig::default())
+        );
+
+        let capped = metric_findings(
+            &window,
+            &baseline,
+            &MetricSignalConfig {
+                max_findings_per_entity: 0,
+                ..Default::default()
+            },
+        );
+        assert!(capped.is_empty());
+    }
+
+    #[test]
+    fn single_blip_in_a_long_window_is_not_enough() {
+        let minute = 60_000_000_000;
+        let baseline = vec![series("cpu", "a", &noisy(60, 10.0, 0))];
+        let mut window = noisy(10, 10.0, 100 * minute);
+        window[4].1 = 90.0;
+        let findings = metric_findings(
+            &[series("cpu", "a", &window)],
+            &baseline,
+            &MetricSignalConfig::default(),
+        );
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+}

@@ -1,0 +1,276 @@
+//! The admin CLI module (`src/admin_cli.rs`) driven through its clap types and `run_*`
+//! functions against a real SQLite store: users and tokens, a verdict, an action proposed,
+//! approved and executed by three different users, and `audit verify` exiting 1 after a row is
+//! edited behind rootline's back.
+
+#[path = "../src/admin_cli.rs"]
+#[allow(dead_code)]
+mod admin_cli;
+
+use std::process::ExitCode;
+
+use admin_cli::{
+    ActionCommand, AuditCommand, EvalExportArgs, TokenCommand, UserCommand, VerdictCommand,
+};
+use clap::{Parser, Subcommand};
+use rootline_core::Report;
+use rootline_store::Store;
+use serde_json::json;
+use sqlx::Connection;
+
+/// The subcommands as `main.rs` is meant to wire them.
+#[derive(Parser, Debug)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    #[command(subcommand)]
+    Verdict(VerdictCommand),
+    #[command(subcommand)]
+    Action(ActionCommand),
+    #[command(subcommand)]
+    User(UserCommand),
+    #[command(subcommand)]
+    Token(TokenCommand),
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    Export(EvalExportArgs),
+}
+
+/// Runs one command line; returns its exit code and output.
+async fn run(store: &Store, args: &[&str]) -> anyhow::Result<(ExitCode, String)> {
+    let cli = Cli::try_parse_from(std::iter::once("rootline").chain(args.iter().copied()))?;
+    let mut out = Vec::new();
+    let code = match cli.command {
+        Command::Verdict(c) => admin_cli::run_verdict(c, store, &mut out).await?,
+        Command::Action(c) => admin_cli::run_action(c, store, &mut out).await?,
+        Command::User(c) => admin_cli::run_user(c, store, &mut out).await?,
+        Command::Token(c) => admin_cli::run_token(c, store, &mut out).await?,
+        Command::Audit(c) => admin_cli::run_audit(c, store, &mut out).await?,
+        Command::Export(a) => admin_cli::run_eval_export(a, store, &mut out).await?,
+    };
+    Ok((code, String::from_utf8(out)?))
+}
+
+async fn ok(store: &Store, args: &[&str]) -> String {
+    let (code, out) = run(store, args)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+    assert_eq!(code, ExitCode::SUCCESS, "{args:?}: {out}");
+    out
+}
+
+fn report() -> Report {
+    serde_json::from_value(json!({
+        "investigation_id": "inv-1",
+        "created_at": "2023-01-29T09:00:00Z",
+        "incident": {"id": "inc-1", "title": "checkout errors", "start": "2023-01-29T08:43:00Z"},
+        "mode": "offline",
+        "outcome": "probable_cause",
+        "stats": {
+            "window_start": "2023-01-29T08:43:00.000Z", "window_end": "2023-01-29T08:58:00.000Z",
+            "baseline_start": "2023-01-29T08:28:00.000Z", "baseline_end": "2023-01-29T08:43:00.000Z",
+            "window_records": 1200, "baseline_records": 900, "services_seen": 4,
+        },
+        "candidates": [{"entity": "payments", "fault_type": "exception", "score": 0.81,
+                        "evidence": [], "why": "payments refused connections first"}],
+        "evidence": [],
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_commands_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rootline.db");
+    let url = format!("sqlite://{}", db.display());
+    let store = Store::connect(&url).await.unwrap();
+    store.save_investigation(&report()).await.unwrap();
+
+    for (name, role) in [("rae", "responder"), ("bob", "approver"), ("ada", "admin")] {
+        let out = ok(&store, &["user", "add", name, "--role", role]).await;
+        assert!(
+            out.contains(&format!("user {name} added with role {role}")),
+            "{out}"
+        );
+    }
+    let err = run(&store, &["user", "add", "eve", "--role", "root"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown role"), "{err}");
+    let users = ok(&store, &["user", "list"]).await;
+    assert_eq!(users.lines().count(), 3, "{users}");
+
+    let token = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            ok(&store, &["token", "create", name, "--label", "test"])
+                .await
+                .trim()
+                .to_owned()
+        }
+    };
+    let (rae, bob) = (token("rae").await, token("bob").await);
+    assert!(rae.starts_with("rlt_"));
+
+    // A verdict, twice: two versions (the second one corrects the root cause).
+    for judgement in ["accepted", "partly_right"] {
+        let out = ok(
+            &store,
+            &[
+                "verdict",
+                "add",
+                "inv-1",
+                "--target",
+                "candidate:payments",
+                "--judgement",
+                judgement,
+                "--fix",
+                "rollback",
+                "--root-cause-service",
+                "payments-db",
+                "--token",
+                &rae,
+            ],
+        )
+        .await;
+        assert!(out.contains(judgement), "{out}");
+    }
+    let listed = ok(&store, &["verdict", "list", "inv-1"]).await;
+    assert!(listed.contains("v1") && listed.contains("v2"), "{listed}");
+    let err = run(
+        &store,
+        &[
+            "verdict",
+            "add",
+            "inv-1",
+            "--judgement",
+            "accepted",
+            "--target",
+            "hypothesis:nope",
+            "--token",
+            &rae,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("no hypothesis"), "{err}");
+    let err = run(
+        &store,
+        &["verdict", "add", "inv-1", "--judgement", "accepted"],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("needs an API token"), "{err}");
+
+    // Propose (rae), approve (bob, with the hash shown), execute as a dry run (rae).
+    let out = ok(
+        &store,
+        &[
+            "action",
+            "propose",
+            "--kind",
+            "restart",
+            "--target",
+            "payments",
+            "--summary",
+            "restart payments",
+            "--params",
+            r#"{"namespace":"prod"}"#,
+            "--incident",
+            "inc-1",
+            "--json",
+            "--token",
+            &rae,
+        ],
+    )
+    .await;
+    let action: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = action["id"].as_str().unwrap();
+    let hash = action["content_hash"].as_str().unwrap();
+    let shown = ok(&store, &["action", "show", id]).await;
+    assert!(shown.contains(hash), "{shown}");
+    // The proposer cannot approve (a responder anyway), nor can a wrong hash.
+    let err = run(
+        &store,
+        &["action", "approve", id, "--hash", hash, "--token", &rae],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("may not approve"), "{err}");
+    let err = run(
+        &store,
+        &["action", "approve", id, "--hash", "abc", "--token", &bob],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("changed since it was reviewed"),
+        "{err}"
+    );
+    let out = ok(
+        &store,
+        &["action", "approve", id, "--hash", hash, "--token", &bob],
+    )
+    .await;
+    assert!(
+        out.contains("(1 of 1)") && out.contains("approved"),
+        "{out}"
+    );
+    let out = ok(&store, &["action", "execute", id, "--token", &rae]).await;
+    assert!(
+        out.contains("succeeded") && out.contains("dry run"),
+        "{out}"
+    );
+    let list = ok(&store, &["action", "list"]).await;
+    assert!(list.contains("succeeded"), "{list}");
+    let err = run(
+        &store,
+        &[
+            "action",
+            "execute",
+            id,
+            "--webhook-url",
+            "https://x/y",
+            "--token",
+            &rae,
+        ],
+    )
+    .await;
+    assert!(err.is_err());
+
+    // Export the judged incident.
+    let export = dir.path().join("export");
+    let out = ok(&store, &["export", "--out", export.to_str().unwrap()]).await;
+    assert!(out.contains("1 judged incident(s) exported"), "{out}");
+    assert!(export.join("inc-1").join("truth.json").is_file());
+
+    // The audit log: listed, intact; then edited behind rootline's back: verify exits 1.
+    let audit = ok(&store, &["audit", "list"]).await;
+    assert!(
+        audit.contains("action_approved") && audit.contains("verdict_recorded"),
+        "{audit}"
+    );
+    let out = ok(&store, &["audit", "verify"]).await;
+    assert!(out.starts_with("audit chain intact"), "{out}");
+    store.close().await;
+
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE event = 'action_approved'")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    let (code, out) = run(&store, &["audit", "verify"]).await.unwrap();
+    assert_eq!(code, ExitCode::FAILURE, "{out}");
+    assert!(out.contains("BROKEN at row"), "{out}");
+    store.close().await;
+}

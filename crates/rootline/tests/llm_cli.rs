@@ -1,0 +1,205 @@
+//! The demo incident investigated end to end through a scripted local OpenAI-compatible server:
+//! the real binary, the real HTTP client, grounding checked in code.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+
+#[derive(Clone, Default)]
+struct Scripted {
+    /// Bodies the server received.
+    received: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+/// Answers every chat completion with two hypotheses: one grounded in E1, one citing an id that
+/// was never shown.
+async fn chat(State(s): State<Scripted>, body: String) -> axum::Json<serde_json::Value> {
+    let request: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    s.received.lock().unwrap().push(request);
+    let answer = serde_json::json!({
+        "hypotheses": [
+            {
+                "cause": "ts-basic-service throws while querying prices",
+                "entity": "ts-basic-service",
+                "fault_type": "exception",
+                "confidence": 0.99,
+                "evidence_ids": ["E1"],
+                "reasoning": "E1 shows \"[queryForTravel][catch price exception]\" appearing only in the window",
+                "fixes": [{"action": "roll back ts-basic-service", "risk": "medium", "verify": "E1 stops"}],
+                "would_confirm": "the exception stops after the rollback"
+            },
+            {
+                "cause": "the database is down",
+                "entity": "ts-db",
+                "fault_type": "unknown",
+                "confidence": 0.9,
+                "evidence_ids": ["E99"],
+                "reasoning": "invented",
+                "fixes": [],
+                "would_confirm": ""
+            }
+        ],
+        "searches": []
+    });
+    axum::Json(serde_json::json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "scripted",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": answer.to_string()},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
+    }))
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn run(data_dir: &Path, args: Vec<String>) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(args)
+        .env("ROOTLINE_DATA_DIR", data_dir)
+        .env("ROOTLINE_TEST_LLM_KEY", "sk-test-0123456789abcdef")
+        .env_remove("ROOTLINE_DATABASE_URL")
+        .env_remove("ROOTLINE_CONFIG")
+        .current_dir(data_dir)
+        .output()
+        .await
+        .expect("run rootline")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_incident_through_a_scripted_model_keeps_only_grounded_hypotheses() {
+    let scripted = Scripted::default();
+    let app = Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .with_state(scripted.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rootline.toml"),
+        "[llm]\napi_key_env = \"ROOTLINE_TEST_LLM_KEY\"\n",
+    )
+    .unwrap();
+    let bundle = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let args: Vec<String> = [
+        "investigate",
+        bundle.to_str().unwrap(),
+        "--llm",
+        "--llm-base-url",
+        &base,
+        "--llm-model",
+        "scripted",
+        "--format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = run(dir.path(), args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["mode"], "llm");
+    // The offline ranking is kept next to the hypotheses.
+    assert_eq!(report["candidates"][0]["entity"], "ts-basic-service");
+    let kept = report["hypotheses"].as_array().unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["entity"], "ts-basic-service");
+    assert_eq!(kept[0]["grounded"], true);
+    // Confidence is capped by the strength of the cited evidence.
+    assert!(kept[0]["confidence"].as_f64().unwrap() < 0.99);
+    let dropped = report["rejected_hypotheses"].as_array().unwrap();
+    assert_eq!(dropped.len(), 1);
+    assert!(
+        dropped[0]["reason"].as_str().unwrap().contains("E99"),
+        "{dropped:?}"
+    );
+    assert_eq!(report["llm"]["usage"]["prompt_tokens"], 1000);
+
+    // What left the process: the evidence with its ids, and never the API key.
+    let received = scripted.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let sent = received[0].to_string();
+    assert!(
+        sent.contains("\"id\":\"E1\"") || sent.contains("\\\"id\\\":\\\"E1\\\""),
+        "{sent}"
+    );
+    assert!(!sent.contains("sk-test-0123456789abcdef"));
+
+    // The stored investigation has the hypotheses too.
+    let id = report["investigation_id"].as_str().unwrap().to_string();
+    let again = run(
+        dir.path(),
+        vec!["report".into(), id, "--format".into(), "text".into()],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(text.contains("proposed fix (needs approval"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_prints_the_payload_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
+    // Port 9 (discard) is never listened on here: a dry run must not try to connect.
+    let args: Vec<String> = [
+        "investigate",
+        bundle.to_str().unwrap(),
+        "--dry-run",
+        "--llm-base-url",
+        "http://127.0.0.1:9/v1",
+        "--llm-model",
+        "m",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = run(dir.path(), args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let payload: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(payload["model"], "m");
+    let messages = payload["messages"].as_array().unwrap();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["content"].as_str().unwrap().contains("<<<EVIDENCE"))
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("would be POSTed to http://127.0.0.1:9/v1")
+    );
+}
+
+#[test]
+fn llm_without_a_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(["investigate", bundle.to_str().unwrap(), "--llm"])
+        .env("ROOTLINE_DATA_DIR", dir.path())
+        .env_remove("ROOTLINE_CONFIG")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no model configured"));
+}

@@ -1,0 +1,32 @@
+-- Config versions and change events, PostgreSQL flavour.
+--
+-- Keep this file column-for-column in step with migrations/sqlite/0002_changes.sql: the store
+-- runs one set of queries against both. Times are RFC 3339 UTC TEXT in the store's fixed-width
+-- form (YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ), so that text order is time order. JSON is TEXT, not
+-- JSONB. Sort and filter keys use COLLATE "C" so that PostgreSQL compares them bytewise, as
+-- SQLite does.
+
+CREATE TABLE config_versions (
+    id           TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    source       TEXT COLLATE "C" NOT NULL, -- file path or name the config was read from
+    service      TEXT NOT NULL,
+    version      BIGINT NOT NULL,           -- 1, 2, … per source
+    content_hash TEXT NOT NULL,             -- sha-256 hex of the flattened, masked settings
+    ingested_at  TEXT COLLATE "C" NOT NULL,
+    observed_at  TEXT COLLATE "C" NOT NULL,
+    flattened    TEXT NOT NULL,             -- JSON object: key path -> scalar, secrets masked
+    UNIQUE (source, version)
+);
+
+CREATE TABLE change_events (
+    id      TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    ts      TEXT COLLATE "C" NOT NULL,
+    service TEXT COLLATE "C" NOT NULL,
+    kind    TEXT NOT NULL,                  -- serde name of rootline_core::ChangeKind, e.g. deploy
+    who     TEXT,
+    what    TEXT NOT NULL,
+    diff    TEXT                            -- JSON, for config changes
+);
+
+CREATE INDEX change_events_ts_idx ON change_events (ts);
+CREATE INDEX change_events_service_ts_idx ON change_events (service, ts);
