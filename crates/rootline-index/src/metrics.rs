@@ -11,13 +11,14 @@
 //! by `(series, ts)` makes re-ingest idempotent, which a side store would have to reimplement
 //! (with its own compaction and durability story). A separate index keeps metric documents out
 //! of log searches and counts, lets metrics be dropped or rebuilt on their own, and keeps
-//! tantivy inside this crate. The cost is about 60 bytes per point on disk (versus a few bytes in
-//! a delta-encoded time-series store), which is fine at the scale of incident investigations
-//! (millions of points), not for long-term monitoring retention, which stays in Prometheus.
+//! tantivy inside this crate. The cost is 20–30 bytes per point on disk (measured: a day of 46
+//! pods × 19 metrics at 1-minute resolution, 1.26 M points, is ~30 MB; a delta-encoded
+//! time-series store needs a few bytes), fine at the scale of incident investigations (millions
+//! of points), not for long-term monitoring retention, which stays in Prometheus.
 //!
 //! Schema: `point_id` (indexed bytes, the upsert key: hash of the series key and `ts`), `series`
-//! and `entity` (strings, indexed and fast), `name` (fast string), `labels` (JSON text, fast and stored), `ts` (i64, indexed and
-//! fast), `value` (f64, fast). Reads never load stored documents: every value comes from the
+//! and `entity` (strings, indexed and fast), `name` (fast string), `labels` (JSON text, fast
+//! and stored), `ts` (i64, indexed and fast), `value` (f64, fast). Reads never load stored documents: every value comes from the
 //! fast-field columns, and strings are resolved once per series, not per point.
 //!
 //! Threading: blocking, like the log index; async callers use `spawn_blocking`.

@@ -17,8 +17,8 @@ use rootline_store::{IngestRun, Store};
 
 use crate::config::{Overrides, Settings};
 use crate::{
-    Command, DataKind, DemoArgs, Format, ImportCommand, IngestArgs, InvestigateArgs, ReportArgs,
-    SearchArgs, ServeArgs, TemplatesCommand,
+    Command, DataKind, DemoArgs, EvalArgs, EvalCommand, Format, ImportCommand, IngestArgs,
+    InvestigateArgs, ReportArgs, SearchArgs, ServeArgs, TemplatesCommand,
 };
 
 pub async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
@@ -43,6 +43,27 @@ async fn dispatch(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Import(c) => import(c),
         Command::Templates(c) => templates(&settings, c).await,
         Command::Serve(a) => serve(&settings, a).await,
+        Command::Eval(a) => eval(&settings, a).await,
+        Command::Verdict(c) => {
+            crate::admin_cli::run_verdict(c, &open_store(&settings).await?, &mut std::io::stdout())
+                .await
+        }
+        Command::Action(c) => {
+            crate::admin_cli::run_action(c, &open_store(&settings).await?, &mut std::io::stdout())
+                .await
+        }
+        Command::User(c) => {
+            crate::admin_cli::run_user(c, &open_store(&settings).await?, &mut std::io::stdout())
+                .await
+        }
+        Command::Token(c) => {
+            crate::admin_cli::run_token(c, &open_store(&settings).await?, &mut std::io::stdout())
+                .await
+        }
+        Command::Audit(c) => {
+            crate::admin_cli::run_audit(c, &open_store(&settings).await?, &mut std::io::stdout())
+                .await
+        }
         Command::Change(c) => {
             let store = open_store(&settings).await?;
             crate::changes_cli::run_change(c, &store).await?;
@@ -465,6 +486,33 @@ async fn demo(settings: &Settings, args: DemoArgs) -> Result<ExitCode> {
                     .unwrap_or("?")
             );
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
+    if let Some(EvalCommand::Export(a)) = args.command {
+        let store = open_store(settings).await?;
+        return crate::admin_cli::run_eval_export(a, &store, &mut std::io::stdout()).await;
+    }
+    let dir = args
+        .dir
+        .context("give a directory of incident bundles, or `eval export --out DIR`")?;
+    let options = rootline_eval::EvalOptions {
+        filter: args.filter.clone(),
+        ..Default::default()
+    };
+    let quiet = args.json || args.markdown;
+    let report = rootline_eval::evaluate_dir_with(&dir, &options, |i, n, case| {
+        if !quiet {
+            eprintln!("[{i}/{n}] {}", case.case);
+        }
+    })
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", rootline_eval::render_markdown(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! The `rootline` binary: parses arguments, resolves settings, starts telemetry and dispatches.
 
+mod admin_cli;
 mod changes_cli;
 mod commands;
 mod config;
@@ -54,6 +55,48 @@ pub enum Command {
     /// Versioned configs: ingest files (secrets masked, diffed), show a source's history.
     #[command(subcommand)]
     Config(changes_cli::ConfigCommand),
+    /// Batch evaluation over incident bundles with known causes (AC@k, fault type, naive
+    /// baseline); `eval export` turns judged incidents into bundles.
+    Eval(EvalArgs),
+    /// SRE verdicts on investigations, candidates and hypotheses.
+    #[command(subcommand)]
+    Verdict(admin_cli::VerdictCommand),
+    /// Proposed fixes: approve, reject, execute (only after approval).
+    #[command(subcommand)]
+    Action(admin_cli::ActionCommand),
+    /// Users and roles.
+    #[command(subcommand)]
+    User(admin_cli::UserCommand),
+    /// API tokens (stored hashed).
+    #[command(subcommand)]
+    Token(admin_cli::TokenCommand),
+    /// The hash-chained audit log: list, verify.
+    #[command(subcommand)]
+    Audit(admin_cli::AuditCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
+    /// Directory of incident bundles (searched recursively for incident.json).
+    pub dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the report as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Only bundles whose path contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Write every judged incident as a bundle with its verdict as truth.
+    Export(admin_cli::EvalExportArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
