@@ -147,10 +147,30 @@ pub async fn investigate_bundle(
         }
         Some(spans)
     };
+    let metrics = if bundle.metric_files.is_empty() {
+        None
+    } else {
+        let metrics = std::sync::Arc::new(rootline_index::metrics::MetricIndex::open(
+            &scratch.join("metrics"),
+        )?);
+        let labels = bundle
+            .metric_files
+            .iter()
+            .map(|f| Some(bundle.label(f)))
+            .collect();
+        let (_, errors) =
+            crate::ingest_metric_files(metrics.clone(), bundle.metric_files.clone(), labels)
+                .await?;
+        if let Some(e) = errors.into_iter().next() {
+            return Err(BundleRunError::Source(e));
+        }
+        Some(metrics)
+    };
     let templates = std::sync::Arc::new(crate::load_miner(&templates_path)?);
     let sources = crate::Sources {
         logs: index,
         spans,
+        metrics,
         changes: read_change_files(bundle)?,
     };
     let report = crate::investigate(sources, templates, bundle.incident.clone(), config).await?;

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use rootline_core::{
     ChangeEvent, Incident, Outcome, Report, TemplateStat, TraceAggregates, WindowStats,
 };
+use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
 use rootline_signals::{
-    ChangeSignalConfig, LogSignalConfig, RankContext, TraceSignalConfig, change_findings,
-    log_findings, rank, trace_findings,
+    ChangeSignalConfig, LogSignalConfig, MetricSignalConfig, RankContext, TraceSignalConfig,
+    change_findings, log_findings, metric_findings, rank, trace_findings,
 };
 use rootline_templates::{TemplateId, TemplateMiner};
 
@@ -47,16 +48,36 @@ pub async fn investigate(
 pub struct Sources {
     pub logs: Arc<LogIndex>,
     pub spans: Option<Arc<SpanIndex>>,
+    pub metrics: Option<Arc<MetricIndex>>,
     /// Deploys, flag flips, config changes around the incident (from the store or a bundle).
     pub changes: Vec<ChangeEvent>,
 }
 
 /// The thresholds of every signal. One configuration for every dataset.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub logs: LogSignalConfig,
     pub traces: TraceSignalConfig,
     pub changes: ChangeSignalConfig,
+    pub metrics: MetricSignalConfig,
+    /// Metrics are sparse (often one point a minute): their baseline is this long stretch before
+    /// the start rather than the incident's (shorter) log baseline windows.
+    pub metric_baseline_ns: i64,
+    /// Left out between the metric baseline and the start, where a fault may already show.
+    pub metric_gap_ns: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            logs: LogSignalConfig::default(),
+            traces: TraceSignalConfig::default(),
+            changes: ChangeSignalConfig::default(),
+            metrics: MetricSignalConfig::default(),
+            metric_baseline_ns: 30 * 60 * 1_000_000_000,
+            metric_gap_ns: 60 * 1_000_000_000,
+        }
+    }
 }
 
 impl From<LogSignalConfig> for EngineConfig {
@@ -124,6 +145,14 @@ fn investigate_blocking(
             }
         }
         graph = Some(g);
+    }
+    if let Some(metrics) = &sources.metrics {
+        let window = metrics.series((start, end), None)?;
+        let base_end = start - engine.metric_gap_ns;
+        let baseline = metrics.series((base_end - engine.metric_baseline_ns, base_end), None)?;
+        window_records += window.iter().map(|s| s.points.len() as u64).sum::<u64>();
+        baseline_records += baseline.iter().map(|s| s.points.len() as u64).sum::<u64>();
+        findings.extend(metric_findings(&window, &baseline, &engine.metrics));
     }
     if !sources.changes.is_empty() {
         // A change counts more when its service also shows symptoms.

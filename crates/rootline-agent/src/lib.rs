@@ -7,20 +7,26 @@
 //! Architecture invariant: this crate orchestrates; it holds no SQL (that is `rootline-store`),
 //! no tantivy types in its API (that is `rootline-index`) and no HTTP (that is `rootline-server`).
 
+pub mod bench;
 pub mod bundle;
 pub mod hypotheses;
 pub mod ingest;
+pub mod ingest_metrics;
 pub mod ingest_spans;
 pub mod investigate;
+pub mod live;
 pub mod render;
 pub mod template_diff;
 pub mod templates;
 
+pub use bench::{IngestBench, bench_ingest};
 pub use bundle::{Bundle, BundleError, BundleRunError, investigate_bundle};
 pub use hypotheses::{LlmRun, add_hypotheses, dry_run};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
+pub use ingest_metrics::{MetricIngestSummary, ingest_metric_files};
 pub use ingest_spans::{SpanIngestSummary, ingest_span_files};
 pub use investigate::{EngineConfig, InvestigateError, Sources, investigate};
+pub use live::LiveIngestor;
 pub use render::{render_markdown, render_text};
 pub use template_diff::{TemplateChange, TemplateDiffRow, template_diff};
 pub use templates::{TemplateStoreError, load_miner, save_miner};

@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --release -p rootline-eval --example eval_dir -- DIR [--json] [--filter S]
 //! # import a dataset into DIR first (bundles stay out of the repository):
-//! cargo run --release -p rootline-eval --example eval_dir -- DIR --import nezha|openstack|gaia SRC
+//! cargo run --release -p rootline-eval --example eval_dir -- DIR --import nezha|openstack|gaia SRC [--import-only]
 //! # print a saved JSON report as Markdown:
 //! cargo run --release -p rootline-eval --example eval_dir -- --render report.json
 //! ```
@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut dir: Option<PathBuf> = None;
     let (mut json, mut import, mut options) = (false, None, EvalOptions::default());
+    let mut import_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--json" => json = true,
@@ -30,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
             "--no-naive" => options.naive = false,
+            "--import-only" => import_only = true,
             "--filter" => options.filter = Some(args.next().context("--filter needs a value")?),
             "--import" => {
                 let kind = args.next().context("--import needs a dataset kind")?;
@@ -42,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let Some(dir) = dir else {
         bail!(
-            "usage: eval_dir DIR [--json] [--no-naive] [--filter S] [--import KIND SRC] | --render FILE"
+            "usage: eval_dir DIR [--json] [--no-naive] [--filter S] [--import KIND SRC [--import-only]] | --render FILE"
         );
     };
     if let Some((kind, src)) = import {
@@ -60,6 +62,9 @@ async fn main() -> anyhow::Result<()> {
             summary.skipped_rows,
             dir.display()
         );
+        if import_only {
+            return Ok(());
+        }
     }
     let report = evaluate_dir_with(&dir, &options, |done, total, case| {
         eprintln!(

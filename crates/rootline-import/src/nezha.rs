@@ -35,8 +35,13 @@ struct Case {
     log_files: Vec<String>,
     #[serde(default)]
     trace_files: Vec<String>,
+    #[serde(default)]
+    metric_dir: Option<String>,
     baseline_dir: String,
 }
+
+/// How much metric history before the injection goes into a bundle.
+const METRIC_LOOKBACK_NS: i64 = 35 * 60 * 1_000_000_000;
 
 /// Imports every case of `src` (or only `only_case`) into `out/<case_id>/`.
 pub fn import(
@@ -119,6 +124,17 @@ fn import_case(
             }
         }
     }
+    if let Some(metric_dir) = &case.metric_dir {
+        // Metrics are per minute: the investigation compares the window with the half hour before.
+        let from = inject_ns - METRIC_LOOKBACK_NS;
+        summary.records += crate::nezha_metrics::write_case_metrics(
+            src,
+            metric_dir,
+            from,
+            last_ns,
+            &dir.join("metrics"),
+        )?;
+    }
     if !case.trace_files.is_empty() {
         let baseline_traces = src.join(&case.baseline_dir).join("trace");
         let (spans, _) = crate::nezha_traces::write_case_traces(
@@ -148,8 +164,17 @@ fn import_case(
         &dir.join("incident.json"),
         &serde_json::to_value(&incident).unwrap_or_default(),
     )?;
+    // Generic fault vocabulary for scoring fault-type accuracy.
+    let fault_type_rootline = match case.fault_type.as_str() {
+        "exception" => json!(["exception"]),
+        "return" => json!(["wrong_return_value"]),
+        "cpu_contention" | "cpu_consumed" => json!(["cpu"]),
+        "network_delay" => json!(["network_delay", "latency"]),
+        _ => json!([]),
+    };
     let truth = json!({
         "source": "nezha_trainticket",
+        "fault_type_rootline": fault_type_rootline,
         "root_cause_service": case.root_cause_service,
         "root_cause_pod": case.root_cause_pod,
         "fault_type": case.fault_type,

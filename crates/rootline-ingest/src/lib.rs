@@ -9,6 +9,7 @@
 
 pub mod formats;
 pub mod metrics;
+pub mod otlp;
 pub mod parse;
 pub mod source;
 pub mod spans;

@@ -14,6 +14,7 @@
 //! | `GET /api/v1/investigations/{id}` | the stored [`rootline_core::Report`], 404 when missing |
 //! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
 //! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
+//! | `POST /api/v1/ingest/{logs,traces,metrics}`, `POST /v1/{logs,metrics,traces}` (OTLP/HTTP) | telemetry ingest, when [`AppState::with_ingest`] is used (see `ingest.rs`) |
 //!
 //! Every error is `{"error": {"code": "...", "message": "..."}}` (see [`ApiError`]).
 //!
@@ -37,6 +38,7 @@
 mod auth;
 mod changes;
 mod error;
+mod ingest;
 mod routes;
 mod service;
 mod verdicts;
@@ -57,6 +59,7 @@ use tower_http::trace::TraceLayer;
 
 pub use changes::ChangeService;
 pub use error::ApiError;
+pub use ingest::IngestService;
 pub use service::{BoxFuture, IncidentService, ServiceError};
 pub use verdicts::{ActionWithApprovals, GovernanceService};
 
@@ -69,6 +72,8 @@ pub struct AppState {
     pub store: Arc<dyn IncidentService>,
     /// Runs approved actions: the dry-run executor unless [`AppState::with_executor`] is used.
     pub executor: Arc<dyn rootline_actions::Executor>,
+    /// Stores telemetry posted to the ingest and OTLP endpoints; they answer 404 without it.
+    pub ingest: Option<Arc<dyn IngestService>>,
 }
 
 impl AppState {
@@ -76,7 +81,14 @@ impl AppState {
         AppState {
             store: Arc::new(store),
             executor: Arc::new(rootline_actions::DryRunExecutor),
+            ingest: None,
         }
+    }
+
+    /// Enables `POST /api/v1/ingest/*` and the OTLP/HTTP receiver (`POST /v1/*`).
+    pub fn with_ingest(mut self, ingest: Arc<dyn IngestService>) -> AppState {
+        self.ingest = Some(ingest);
+        self
     }
 
     /// Uses `executor` (e.g. a `WebhookExecutor`) for `POST /api/v1/actions/{id}/execute`.
@@ -98,11 +110,13 @@ pub fn app(state: AppState) -> Router {
         .route("/investigations/{id}", get(routes::get_investigation))
         .merge(changes::routes())
         .merge(verdicts::routes())
+        .merge(ingest::api_routes())
         .route_layer(middleware::from_fn(auth::require_token));
 
     Router::new()
         .route("/healthz", get(routes::healthz))
         .nest("/api/v1", api)
+        .merge(ingest::otlp_routes().route_layer(middleware::from_fn(auth::require_token)))
         .fallback(routes::no_route)
         .with_state(state)
         .layer(
@@ -110,6 +124,7 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(middleware::from_fn(error::log_errors))
+                .layer(middleware::map_response(ingest::json_errors))
                 // The limit is enforced here for every body; axum's per-extractor default
                 // (2 MiB) would otherwise apply first.
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

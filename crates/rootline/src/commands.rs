@@ -11,14 +11,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rootline_agent::{Bundle, EngineConfig, IngestOptions, IngestProgress, IngestSummary};
 use rootline_core::time::{format_ns, parse_timestamp};
 use rootline_core::{Incident, Report};
+use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, LogIndex};
 use rootline_store::{IngestRun, Store};
 
 use crate::config::{Overrides, Settings};
 use crate::{
-    Command, DataKind, DemoArgs, EvalArgs, EvalCommand, Format, ImportCommand, IngestArgs,
-    InvestigateArgs, ReportArgs, SearchArgs, ServeArgs, TemplatesCommand,
+    BenchCommand, Command, DataKind, DemoArgs, EvalArgs, EvalCommand, Format, ImportCommand,
+    IngestArgs, InvestigateArgs, ReportArgs, SearchArgs, ServeArgs, TemplatesCommand,
 };
 
 pub async fn run(command: Command, overrides: Overrides) -> Result<ExitCode> {
@@ -44,6 +45,11 @@ async fn dispatch(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Templates(c) => templates(&settings, c).await,
         Command::Serve(a) => serve(&settings, a).await,
         Command::Eval(a) => eval(&settings, a).await,
+        Command::Bench(BenchCommand::Ingest {
+            paths,
+            repeat,
+            json,
+        }) => bench_ingest(paths, repeat, json).await,
         Command::Verdict(c) => {
             crate::admin_cli::run_verdict(c, &open_store(&settings).await?, &mut std::io::stdout())
                 .await
@@ -99,6 +105,14 @@ enum RejectSink {
     File(std::io::BufWriter<std::fs::File>),
 }
 
+fn open_metrics(settings: &Settings) -> Result<Option<Arc<MetricIndex>>> {
+    let dir = settings.metrics_dir();
+    if !dir.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(MetricIndex::open(&dir)?)))
+}
+
 fn open_spans(settings: &Settings) -> Result<Option<Arc<SpanIndex>>> {
     let dir = settings.spans_dir();
     if !dir.exists() {
@@ -108,8 +122,8 @@ fn open_spans(settings: &Settings) -> Result<Option<Arc<SpanIndex>>> {
 }
 
 async fn ingest(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
-    if args.kind == DataKind::Traces {
-        return ingest_traces(settings, args).await;
+    if args.kind != DataKind::Logs {
+        return ingest_other(settings, args).await;
     }
     let store = open_store(settings).await?;
     let index = open_index(&settings.index_dir())?;
@@ -220,11 +234,11 @@ async fn ingest(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
     })
 }
 
-async fn ingest_traces(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
+/// Traces and metrics: the same acknowledgement rules as logs (summary after the commit).
+async fn ingest_other(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
     let store = open_store(settings).await?;
-    let spans = Arc::new(SpanIndex::open(&settings.spans_dir())?);
     let started_at = now_rfc3339();
-    let labels = args
+    let labels: Vec<Option<String>> = args
         .paths
         .iter()
         .map(|p| {
@@ -233,8 +247,28 @@ async fn ingest_traces(settings: &Settings, args: IngestArgs) -> Result<ExitCode
                 .ok()
         })
         .collect();
-    let (summary, errors) =
-        rootline_agent::ingest_span_files(spans, args.paths.clone(), labels).await?;
+    let (summary, errors) = if args.kind == DataKind::Traces {
+        let spans = Arc::new(SpanIndex::open(&settings.spans_dir())?);
+        let (s, e) = rootline_agent::ingest_span_files(spans, args.paths.clone(), labels).await?;
+        (
+            rootline_agent::MetricIngestSummary {
+                files: s.files,
+                read: s.read,
+                indexed: s.indexed,
+                rejected: s.rejected,
+                rejects: s.rejects,
+            },
+            e,
+        )
+    } else {
+        let metrics = Arc::new(MetricIndex::open(&settings.metrics_dir())?);
+        rootline_agent::ingest_metric_files(metrics, args.paths.clone(), labels).await?
+    };
+    let noun = if args.kind == DataKind::Traces {
+        "spans"
+    } else {
+        "points"
+    };
     for e in &errors {
         eprintln!("error: {e}");
     }
@@ -259,7 +293,7 @@ async fn ingest_traces(settings: &Settings, args: IngestArgs) -> Result<ExitCode
         );
     } else {
         println!(
-            "ingested {} span file(s): {} rows read, {} spans indexed, {} rejected",
+            "ingested {} file(s): {} rows read, {} {noun} indexed, {} rejected",
             summary.files, summary.read, summary.indexed, summary.rejected
         );
     }
@@ -356,6 +390,7 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
         let sources = rootline_agent::Sources {
             logs: logs.clone(),
             spans: open_spans(settings)?,
+            metrics: open_metrics(settings)?,
             changes,
         };
         let templates = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
@@ -490,6 +525,46 @@ async fn demo(settings: &Settings, args: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn bench_ingest(paths: Vec<PathBuf>, repeat: usize, json: bool) -> Result<ExitCode> {
+    let mut files = Vec::new();
+    for p in &paths {
+        collect_files(p, &mut files).with_context(|| format!("cannot read {}", p.display()))?;
+    }
+    files.sort();
+    if files.is_empty() {
+        bail!("no files under {paths:?}");
+    }
+    let r = rootline_agent::bench_ingest(files, repeat).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} file(s), {:.1} MB, {} records\nend to end: {:.1} MB/s ({:.2} s wall, {:.1} MB per CPU-second)\nbare tantivy floor: {:.1} MB/s\nratio {:.2}, peak RSS {:.0} MB",
+            r.files,
+            r.mb,
+            r.records,
+            r.mb_per_s,
+            r.seconds,
+            r.mb_per_cpu_s,
+            r.floor_mb_per_s,
+            r.ratio,
+            r.peak_rss_mb
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            collect_files(&e?.path(), out)?;
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
 async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
     if let Some(EvalCommand::Export(a)) = args.command {
         let store = open_store(settings).await?;
@@ -577,6 +652,14 @@ fn import(command: ImportCommand) -> Result<ExitCode> {
     match command {
         ImportCommand::Nezha { src, out, case } => {
             let summary = rootline_import::nezha::import(&src, &out, case.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        ImportCommand::Openstack { src, out, case } => {
+            let summary = rootline_import::openstack::import(&src, &out, case.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        ImportCommand::Gaia { src, out, case } => {
+            let summary = rootline_import::gaia::import(&src, &out, case.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
     }

@@ -79,6 +79,10 @@ impl Settings {
         self.data_dir.join("index")
     }
 
+    pub fn metrics_dir(&self) -> PathBuf {
+        self.data_dir.join("metrics")
+    }
+
     pub fn spans_dir(&self) -> PathBuf {
         self.data_dir.join("spans")
     }

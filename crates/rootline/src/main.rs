@@ -58,6 +58,9 @@ pub enum Command {
     /// Batch evaluation over incident bundles with known causes (AC@k, fault type, naive
     /// baseline); `eval export` turns judged incidents into bundles.
     Eval(EvalArgs),
+    /// Benchmarks (numbers for docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// SRE verdicts on investigations, candidates and hypotheses.
     #[command(subcommand)]
     Verdict(admin_cli::VerdictCommand),
@@ -91,6 +94,21 @@ pub struct EvalArgs {
     /// Only bundles whose path contains this text.
     #[arg(long)]
     pub filter: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// End-to-end log ingest vs bare tantivy indexing of the same records, with peak memory.
+    Ingest {
+        /// Log files or directories (searched recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Read the input this many times under distinct names (scales a real sample up).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -130,6 +148,8 @@ pub enum DataKind {
     Logs,
     /// Spans: CSV (trace id, span id, parent, service/pod, operation, start, end/duration) or OTLP JSON.
     Traces,
+    /// Metrics: Prometheus text / OpenMetrics, CSV wide (time + one column per series) or long.
+    Metrics,
 }
 
 #[derive(Args, Debug)]
@@ -218,6 +238,22 @@ pub enum ImportCommand {
         #[arg(long)]
         out: PathBuf,
         /// Import only this case id.
+        #[arg(long)]
+        case: Option<String>,
+    },
+    /// OpenStack fault injection (AGPL data: bundles go to --out, never into the repository).
+    Openstack {
+        src: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        case: Option<String>,
+    },
+    /// GAIA MicroSS and OpenRCA Online Boutique alerts with their topology.
+    Gaia {
+        src: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
         #[arg(long)]
         case: Option<String>,
     },

@@ -203,3 +203,64 @@ fn llm_without_a_model_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model configured"));
 }
+
+/// The payload preview shows what leaves the building: secrets in log lines are redacted before
+/// anything is sent, and the preview is exactly that payload.
+#[test]
+fn dry_run_preview_redacts_secrets_from_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir_all(bundle.join("logs")).unwrap();
+    std::fs::write(
+        bundle.join("incident.json"),
+        r#"{"id":"secret-leak","title":"payments failing","start":"2024-03-01T10:00:00Z","end":"2024-03-01T10:10:00Z"}"#,
+    )
+    .unwrap();
+    let mut lines = String::new();
+    for i in 0..60 {
+        lines.push_str(&format!(
+            "{{\"time\":\"2024-03-01T09:{:02}:{:02}Z\",\"service\":\"payments\",\"level\":\"info\",\"msg\":\"charge ok id={i}\"}}\n",
+            50 + i / 6,
+            (i % 6) * 10
+        ));
+    }
+    for i in 0..20 {
+        lines.push_str(&format!(
+            "{{\"time\":\"2024-03-01T10:0{}:{:02}Z\",\"service\":\"payments\",\"level\":\"error\",\"msg\":\"db connect failed: postgres://app:hunter2@db:5432/pay Authorization: Bearer sk-live-0123456789abcdefXYZ\"}}\n",
+            i / 6,
+            (i % 6) * 10
+        ));
+    }
+    std::fs::write(bundle.join("logs/payments.jsonl"), lines).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args([
+            "investigate",
+            bundle.to_str().unwrap(),
+            "--dry-run",
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-model",
+            "m",
+        ])
+        .env("ROOTLINE_DATA_DIR", dir.path())
+        .env_remove("ROOTLINE_CONFIG")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let preview = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        preview.contains("db connect failed"),
+        "the evidence is in the payload: {preview}"
+    );
+    assert!(!preview.contains("hunter2"), "{preview}");
+    assert!(
+        !preview.contains("sk-live-0123456789abcdefXYZ"),
+        "{preview}"
+    );
+    assert!(preview.contains("[REDACTED:"), "{preview}");
+}
