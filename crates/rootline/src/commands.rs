@@ -622,11 +622,17 @@ async fn search(settings: &Settings, args: SearchArgs) -> Result<ExitCode> {
             t.and_then(|t| t.timestamp_nanos_opt()).unwrap_or(i64::MAX),
         )),
     };
+    let text = (args.query.trim() != "*").then(|| args.query.clone());
     let filter = Filter {
         range_ns,
         service: args.service.clone(),
-        text: Some(args.query.clone()),
+        text,
     };
+    if args.count {
+        let n = tokio::task::spawn_blocking(move || index.count(&filter)).await??;
+        println!("{n}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let limit = args.limit;
     let hits = tokio::task::spawn_blocking(move || index.search(&filter, limit)).await??;
     if args.json {
@@ -775,7 +781,9 @@ async fn templates(settings: &Settings, command: TemplatesCommand) -> Result<Exi
 
 async fn serve(settings: &Settings, _args: ServeArgs) -> Result<ExitCode> {
     let store = open_store(settings).await?;
-    let state = rootline_server::AppState::new(store);
+    // Ingest endpoints and the OTLP/HTTP receiver write to the same data dir as `rootline ingest`.
+    let ingest = crate::live_ingest::LiveIngest::open(&settings.data_dir)?;
+    let state = rootline_server::AppState::new(store).with_ingest(std::sync::Arc::new(ingest));
     let app = rootline_server::Application::build(&settings.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -4,6 +4,7 @@ mod admin_cli;
 mod changes_cli;
 mod commands;
 mod config;
+mod live_ingest;
 
 use std::path::PathBuf;
 
@@ -228,6 +229,9 @@ pub struct SearchArgs {
     pub limit: usize,
     #[arg(long)]
     pub json: bool,
+    /// Print only the number of matching records (`*` matches everything).
+    #[arg(long)]
+    pub count: bool,
 }
 
 #[derive(Subcommand, Debug)]
