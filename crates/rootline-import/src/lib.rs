@@ -8,6 +8,7 @@
 //! Architecture invariant: no dependency on the index, the store, the signals or the agent.
 
 pub mod gaia;
+pub mod k8s;
 pub mod nezha;
 pub mod nezha_metrics;
 pub mod nezha_traces;

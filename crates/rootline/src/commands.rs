@@ -668,6 +668,10 @@ fn import(command: ImportCommand) -> Result<ExitCode> {
             let summary = rootline_import::gaia::import(&src, &out, case.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
+        ImportCommand::K8s { src, out, case } => {
+            let summary = rootline_import::k8s::import(&src, &out, case.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -261,6 +261,15 @@ pub enum ImportCommand {
         #[arg(long)]
         case: Option<String>,
     },
+    /// Kubernetes misconfiguration faults (manifests + event text; synthetic clock).
+    K8s {
+        src: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Import only this fault folder (`f3` or `k8s-f3`).
+        #[arg(long)]
+        case: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
