@@ -95,8 +95,8 @@ async fn evaluates_three_nezha_cases() {
         .collect();
     assert_eq!(s.levels[&Level::Service], LevelMetrics::from_ranks(&ranks));
     assert_eq!(s.levels[&Level::Service].n, 3);
-    // Nezha's truth has no rootline fault type yet: not scored.
-    assert_eq!(s.fault_type_top1.n, 0);
+    // The importer maps Nezha's fault labels to rootline fault types: every case is scored.
+    assert_eq!(s.fault_type_top1.n, 3);
     let md = render_markdown(&report);
     assert!(md.contains("| nezha_trainticket | service | 3 |"));
     assert!(md.contains("nezha/tt-2023-01-29-0903"));
