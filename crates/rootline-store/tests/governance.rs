@@ -7,7 +7,6 @@
 //! that counts its calls, so "nothing ran" is asserted, not assumed. The tests reach past the
 //! store with raw SQL only to tamper with rows behind rootline's back.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,23 +23,12 @@ use rootline_store::{
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+#[macro_use]
+mod common;
 
-// ---- databases (as in tests/store.rs) ----
-
-#[derive(Clone, Debug)]
-struct TestDb {
-    backend: Backend,
-    url: String,
-}
+use common::{TestDb, on_postgres, on_sqlite};
 
 impl TestDb {
-    async fn connect(&self) -> Store {
-        Store::connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url))
-    }
-
     /// Runs one statement outside the store; returns rows affected or the error text.
     async fn raw(&self, sql: &str) -> Result<u64, String> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
@@ -60,21 +48,6 @@ impl TestDb {
         }
     }
 
-    async fn raw_i64(&self, sql: &str) -> i64 {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
-            }
-        }
-    }
-
-    /// Drops the triggers that refuse UPDATE and DELETE on the audit log, as someone with
     /// owner rights on the database could.
     async fn drop_audit_triggers(&self) {
         match self.backend {
@@ -89,92 +62,6 @@ impl TestDb {
             }
         }
     }
-}
-
-async fn on_sqlite<F, Fut>(scenario: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDb {
-        backend: Backend::Sqlite,
-        url: format!("sqlite://{}", dir.path().join("rootline.db").display()),
-    };
-    scenario(db).await;
-}
-
-async fn on_postgres<F, Fut>(scenario: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let admin_url =
-        std::env::var("ROOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {admin_url} ({e}). These tests need a real \
-                 PostgreSQL server: start it with \
-                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or \
-                 point ROOTLINE_TEST_POSTGRES_URL at one."
-            )
-        });
-    let name = format!("rootline_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-    let db = TestDb {
-        backend: Backend::Postgres,
-        url: with_database(&admin_url, &name),
-    };
-    let outcome = tokio::spawn(scenario(db)).await;
-    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
-    let _ = admin.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-    dropped.unwrap_or_else(|e| panic!("drop database {name}: {e}"));
-}
-
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin_url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut url = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                super::on_sqlite(super::$name).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                super::on_postgres(super::$name).await
-            })*
-        }
-    };
 }
 
 on_both_backends!(
