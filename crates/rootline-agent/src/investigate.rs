@@ -5,9 +5,7 @@ use std::sync::Arc;
 use rootline_core::time::format_ns;
 use std::collections::BTreeMap;
 
-use rootline_core::{
-    ChangeEvent, Incident, Outcome, Report, TemplateStat, TraceAggregates, WindowStats,
-};
+use rootline_core::{ChangeEvent, Incident, Report, TemplateStat, TraceAggregates, WindowStats};
 use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
@@ -139,11 +137,7 @@ fn investigate_blocking(
         baseline_records += base.total_spans();
         findings.extend(trace_findings(&win, &base, &engine.traces));
         let mut g = win.graph.clone();
-        for (caller, callees) in &base.graph.edges {
-            for (callee, calls) in callees {
-                g.add_call(caller, callee, *calls);
-            }
-        }
+        g.merge(&base.graph);
         graph = Some(g);
     }
     if let Some(metrics) = &sources.metrics {
@@ -250,9 +244,4 @@ fn canonical_stats(
         }
     }
     merged.into_values().collect()
-}
-
-/// True when the report should make a person look twice before trusting the top candidate.
-pub fn is_conclusive(report: &Report) -> bool {
-    report.outcome == Outcome::ProbableCause
 }

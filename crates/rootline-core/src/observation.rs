@@ -109,6 +109,15 @@ impl ServiceGraph {
             .or_default() += calls;
     }
 
+    /// Adds every edge of `other` (call counts add up).
+    pub fn merge(&mut self, other: &ServiceGraph) {
+        for (caller, callees) in &other.edges {
+            for (callee, calls) in callees {
+                self.add_call(caller, callee, *calls);
+            }
+        }
+    }
+
     pub fn callees<'a>(&'a self, caller: &str) -> impl Iterator<Item = &'a String> + 'a {
         self.edges.get(caller).into_iter().flat_map(|m| m.keys())
     }

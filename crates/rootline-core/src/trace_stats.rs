@@ -207,11 +207,7 @@ impl TraceAggregates {
                 }
             }
         }
-        for (caller, callees) in &other.graph.edges {
-            for (callee, calls) in callees {
-                self.graph.add_call(caller, callee, *calls);
-            }
-        }
+        self.graph.merge(&other.graph);
     }
 }
 

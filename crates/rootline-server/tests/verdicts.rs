@@ -4,181 +4,25 @@
 //! default dry-run executor.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use rootline_actions::Role;
 use rootline_core::{Incident, Report};
-use rootline_server::{AppState, Application};
 use rootline_store::{LOCAL_ADMIN, Store};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+#[macro_use]
+mod common;
 
-// ---- databases ----
-
-async fn on_sqlite<F, Fut>(scenario: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
-    scenario(url).await;
-}
-
-async fn on_postgres<F, Fut>(scenario: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let admin_url =
-        std::env::var("ROOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable at {admin_url} ({e}). These tests need a real \
-                 PostgreSQL server: start it with \
-                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or \
-                 point ROOTLINE_TEST_POSTGRES_URL at one."
-            )
-        });
-    let name = format!("rootline_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-    // Run on a task so that a failing scenario still reaches the DROP below.
-    let outcome = tokio::spawn(scenario(with_database(&admin_url, &name))).await;
-    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
-    let _ = admin.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-    dropped.unwrap_or_else(|e| panic!("drop database {name}: {e}"));
-}
-
-/// `admin_url` with its database replaced by `name`.
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin_url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut url = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
-}
-
-/// Declares each scenario as a test on SQLite (`sqlite::name`) and on PostgreSQL
-/// (`postgres::name`).
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                super::on_sqlite(super::$name).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                super::on_postgres(super::$name).await
-            })*
-        }
-    };
-}
+use common::{REQUEST_TIMEOUT, Response, TestApp, on_postgres, on_sqlite, spawn_app};
 
 on_both_backends!(
     requests_need_a_valid_bearer_token,
     verdicts_over_http,
     actions_over_http,
 );
-
-// ---- the app and a minimal HTTP client ----
-
-/// The server running on its own task; stopped when dropped.
-struct TestApp {
-    addr: SocketAddr,
-    store: Store,
-    server: JoinHandle<std::io::Result<()>>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-async fn spawn_app(url: &str) -> TestApp {
-    let store = Store::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-    let app = Application::build("127.0.0.1:0", AppState::new(store.clone()))
-        .await
-        .expect("bind 127.0.0.1:0");
-    let port = app.port();
-    assert_ne!(port, 0);
-    let server = tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        store,
-        server,
-    }
-}
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    /// Lower-cased names.
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-impl Response {
-    fn json(&self) -> Value {
-        assert_eq!(
-            self.headers.get("content-type").map(String::as_str),
-            Some("application/json"),
-            "{self:?}"
-        );
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-
-    /// Asserts the status and the `{"error": {"code", "message"}}` shape; returns the message.
-    fn assert_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "{self:?}");
-        let body = self.json();
-        let error = body["error"]
-            .as_object()
-            .unwrap_or_else(|| panic!("{body}"));
-        assert_eq!(error.len(), 2, "{body}");
-        assert_eq!(error["code"], code, "{body}");
-        let message = error["message"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{body}"));
-        assert!(!message.is_empty());
-        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
-        message.to_owned()
-    }
-}
 
 impl TestApp {
     /// `GET path` over a fresh connection.

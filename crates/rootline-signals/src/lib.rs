@@ -28,5 +28,5 @@ pub use traces::{TraceSignalConfig, trace_findings};
 
 /// Thresholds shared by every signal and the ranking.
 pub type SignalConfig = LogSignalConfig;
-pub use mask::{mask_message, template_key};
+pub use mask::mask_message;
 pub use stats::{poisson_cdf, poisson_sf};

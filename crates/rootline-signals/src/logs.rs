@@ -72,17 +72,15 @@ fn first_line(s: &str, max: usize) -> String {
 
 /// Stable id for an aggregate observation (FNV-1a: deterministic across runs and platforms).
 fn signal_id(kind: &str, service: &str, key: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in kind
-        .bytes()
-        .chain([0])
-        .chain(service.bytes())
-        .chain([0])
-        .chain(key.bytes())
-    {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = fnv([
+        kind.as_bytes(),
+        &[0],
+        service.as_bytes(),
+        &[0],
+        key.as_bytes(),
+    ]
+    .concat()
+    .as_slice());
     format!("sig-{kind}-{h:016x}")
 }
 

@@ -1,16 +1,5 @@
 //! A cheap message key used when a record has no template id from the miner yet.
 
-use rootline_core::LogRecord;
-
-/// The key that groups records of the same message shape: the miner's template id when there is
-/// one, otherwise the masked message.
-pub fn template_key(r: &LogRecord) -> String {
-    match r.template_id {
-        Some(id) => format!("t{id}"),
-        None => mask_message(&r.message),
-    }
-}
-
 /// Replaces every token that carries a digit (numbers, ids, hashes, times, IPs) with `<*>` and
 /// keeps the first line only, capped, so that stack traces and payloads do not make every record
 /// unique.

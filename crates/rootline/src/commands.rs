@@ -14,6 +14,7 @@ use rootline_core::{Incident, Report};
 use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, LogIndex};
+use rootline_signals::pack::truncate_chars;
 use rootline_store::{IngestRun, Store};
 
 use crate::config::{Overrides, Settings};
@@ -705,7 +706,7 @@ async fn templates(settings: &Settings, command: TemplatesCommand) -> Result<Exi
                         t.id().0,
                         t.count(),
                         t.service(),
-                        truncate(t.text(), 160)
+                        truncate_chars(t.text(), 160)
                     );
                 }
             }
@@ -755,7 +756,7 @@ async fn templates(settings: &Settings, command: TemplatesCommand) -> Result<Exi
                         r.window_count,
                         r.baseline_count,
                         r.expected,
-                        truncate(&r.template, 160)
+                        truncate_chars(&r.template, 160)
                     );
                 }
                 eprintln!("{} template(s) changed", rows.len());
@@ -798,14 +799,4 @@ async fn serve(settings: &Settings, _args: ServeArgs) -> Result<ExitCode> {
     );
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
 }
