@@ -7,13 +7,23 @@
 //!   logs/           log files, any supported format, gzip allowed, read in name order
 //!   metrics/        metric files (Prometheus text, CSV wide or long), optional
 //!   traces/         span files (CSV, OTLP JSON), optional
-//!   changes/        change events (JSON lines) and configs/ versioned config files, optional
+//!   changes/        change events (JSON lines), optional
+//!   configs/        config files (YAML/Kubernetes, JSON, TOML, INI, .env), versioned, optional
 //!   truth.json      optional ground truth; never opened by an investigation
 //! ```
+//!
+//! Config versions: `configs/<source>` is a version of the config `<source>` (its path under
+//! `configs/`) with no known time, and `configs/<source>@<time>` (RFC 3339 such as
+//! `app.yaml@2024-01-01T00:07:00Z`, or unix seconds) a version observed at that time. A source's
+//! versions are read in time order, the untimed one first; as in the store, the first version is
+//! the baseline and each later one whose settings differ becomes a config [`ChangeEvent`] at its
+//! time carrying the structured diff (secrets masked). Its service is the name of the first
+//! Kubernetes object the diff touches (`Deployment/shop/api:…` → `api`), else the file name's
+//! stem.
 
 use std::path::{Path, PathBuf};
 
-use rootline_core::Incident;
+use rootline_core::{ChangeEvent, Incident};
 
 pub const INCIDENT_FILE: &str = "incident.json";
 pub const LOGS_DIR: &str = "logs";
@@ -171,7 +181,11 @@ pub async fn investigate_bundle(
         logs: index,
         spans,
         metrics,
-        changes: read_change_files(bundle)?,
+        changes: {
+            let mut changes = read_change_files(bundle)?;
+            changes.extend(config_changes(bundle)?);
+            changes
+        },
     };
     let report = crate::investigate(sources, templates, bundle.incident.clone(), config).await?;
     Ok((report, summary))
@@ -199,6 +213,105 @@ fn read_change_files(bundle: &Bundle) -> Result<Vec<rootline_core::ChangeEvent>,
     Ok(out)
 }
 
+/// The config change events of a bundle's `configs/` (layout in the module docs), in source
+/// then time order.
+pub fn config_changes(bundle: &Bundle) -> Result<Vec<ChangeEvent>, BundleError> {
+    let configs = bundle.root.join(CONFIGS_DIR);
+    // source → versions (time, file); `None` (untimed) sorts first.
+    let mut sources: std::collections::BTreeMap<String, Vec<(Option<i64>, PathBuf)>> =
+        Default::default();
+    for path in &bundle.config_files {
+        let rel = path
+            .strip_prefix(&configs)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned();
+        let (source, ts) = match rel.rsplit_once('@') {
+            Some((source, stamp)) if !source.is_empty() => {
+                match rootline_core::time::parse_timestamp(stamp) {
+                    Some(ts) => (source.to_string(), Some(ts)),
+                    None => {
+                        return Err(BundleError::Invalid {
+                            path: path.clone(),
+                            message: format!(
+                                "config version time {stamp:?} is neither RFC 3339 nor unix seconds"
+                            ),
+                        });
+                    }
+                }
+            }
+            _ => (rel, None),
+        };
+        sources.entry(source).or_default().push((ts, path.clone()));
+    }
+    let mut out = Vec::new();
+    for (source, mut versions) in sources {
+        versions.sort();
+        let label = format!("{CONFIGS_DIR}/{source}");
+        let mut previous: Option<rootline_config::FlatConfig> = None;
+        let mut version = 0i64;
+        for (ts, path) in versions {
+            let text = std::fs::read_to_string(&path).map_err(|e| BundleError::Read {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let parsed =
+                rootline_config::parse_config(&text, Some(&source), None).map_err(|e| {
+                    BundleError::Invalid {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+            let config = parsed.config;
+            let Some(old) = previous.as_ref() else {
+                version = 1;
+                previous = Some(config);
+                continue;
+            };
+            let diff = rootline_config::diff(old, &config);
+            if diff.is_empty() {
+                continue;
+            }
+            version += 1;
+            // Checked above: only the first version can be untimed.
+            let ts = ts.unwrap_or_default();
+            let service = diff_service(&diff).unwrap_or_else(|| {
+                rootline_ingest::FileReader::service_from_file_name(Path::new(&source))
+            });
+            out.push(rootline_config::config_change_event(
+                &label,
+                &service,
+                version,
+                &config.content_hash(),
+                ts,
+                &diff,
+            ));
+            previous = Some(config);
+        }
+    }
+    Ok(out)
+}
+
+/// The name of the first Kubernetes object (`Kind/namespace/name:` or `Kind/name:` path prefix)
+/// a diff touches.
+fn diff_service(diff: &rootline_config::ConfigDiff) -> Option<String> {
+    let paths = diff
+        .changed
+        .iter()
+        .map(|c| c.path.as_str())
+        .chain(diff.added.iter().map(|a| a.path.as_str()))
+        .chain(diff.removed.iter().map(|r| r.path.as_str()));
+    paths
+        .filter_map(|p| p.split_once(':').map(|(object, _)| object))
+        .find_map(|object| {
+            // A repeated object is keyed `Kind/ns/name#<document index>`.
+            let object = object.split('#').next().unwrap_or(object);
+            let parts: Vec<&str> = object.split('/').collect();
+            (parts.len() >= 2 && parts.iter().all(|x| !x.is_empty()))
+                .then(|| parts[parts.len() - 1].to_string())
+        })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BundleRunError {
     #[error(transparent)]
@@ -213,4 +326,250 @@ pub enum BundleRunError {
     Templates(#[from] crate::TemplateStoreError),
     #[error(transparent)]
     Investigate(#[from] crate::InvestigateError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rootline_core::{ChangeKind, EvidenceKind};
+
+    const START: &str = "2024-01-01T00:10:00Z";
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn incident_json(id: &str) -> String {
+        serde_json::json!({
+            "id": id,
+            "title": "checkout failing",
+            "description": "",
+            "start": START,
+            "end": "2024-01-01T00:20:00Z",
+            "services": [],
+            "alert": null,
+            "baseline_windows": [{"start": "2024-01-01T00:00:00Z", "end": START}],
+        })
+        .to_string()
+    }
+
+    fn deployment(image: &str, password: &str, replicas: u32) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout\n  namespace: shop\n\
+             spec:\n  replicas: {replicas}\n  template:\n    spec:\n      containers:\n      - name: app\n\
+             \x20       image: {image}\n        env:\n        - name: DB_PASSWORD\n          value: {password}\n"
+        )
+    }
+
+    /// Healthy checkout lines in the baseline, errors in the window.
+    fn logs() -> String {
+        let mut out = String::new();
+        for m in 0..10 {
+            out.push_str(&format!(
+                "{{\"time\":\"2024-01-01T00:0{m}:05Z\",\"level\":\"info\",\"service\":\"checkout\",\"msg\":\"order {m} placed\"}}\n"
+            ));
+        }
+        for m in 0..10 {
+            out.push_str(&format!(
+                "{{\"time\":\"2024-01-01T00:1{m}:05Z\",\"level\":\"error\",\"service\":\"checkout\",\"msg\":\"payment gateway timeout for order {m}\"}}\n"
+            ));
+        }
+        out
+    }
+
+    fn synthetic_bundle(root: &Path) {
+        write(root, INCIDENT_FILE, &incident_json("cfg-1"));
+        write(root, "logs/app.jsonl", &logs());
+        // Baseline (untimed), a change 4 minutes before onset, then the same settings again.
+        write(
+            root,
+            "configs/k8s/checkout.yaml",
+            &deployment("checkout:1.4", "hunter2", 2),
+        );
+        write(
+            root,
+            "configs/k8s/checkout.yaml@2024-01-01T00:06:00Z",
+            &deployment("checkout:1.5", "correct-horse", 2),
+        );
+        write(
+            root,
+            "configs/k8s/checkout.yaml@2024-01-01T00:08:00Z",
+            &deployment("checkout:1.5", "correct-horse", 2),
+        );
+        // One version only: a baseline, no change.
+        write(root, "configs/app.env", "LOG_LEVEL=info\n");
+    }
+
+    #[test]
+    fn config_versions_become_change_events_with_masked_diffs() {
+        let dir = tempfile::tempdir().unwrap();
+        synthetic_bundle(dir.path());
+        let bundle = Bundle::load(dir.path()).unwrap();
+        let changes = config_changes(&bundle).unwrap();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        let c = &changes[0];
+        assert_eq!(c.kind, ChangeKind::Config);
+        assert_eq!(c.service, "checkout");
+        assert_eq!(
+            c.ts_ns,
+            rootline_core::time::parse_timestamp("2024-01-01T00:06:00Z").unwrap()
+        );
+        assert!(
+            c.what
+                .starts_with("config configs/k8s/checkout.yaml v2: 2 changed"),
+            "{}",
+            c.what
+        );
+        let diff = c.diff.as_ref().unwrap();
+        assert_eq!(diff["source"], "configs/k8s/checkout.yaml");
+        let changed = diff["changed"].as_array().unwrap();
+        let image = changed
+            .iter()
+            .find(|x| x["path"].as_str().unwrap().ends_with("containers[0].image"))
+            .unwrap();
+        assert_eq!(
+            (image["old"].as_str(), image["new"].as_str()),
+            (Some("checkout:1.4"), Some("checkout:1.5"))
+        );
+        // The password changed, and shows as two different fingerprints, never in clear.
+        let text = serde_json::to_string(c).unwrap();
+        assert!(
+            !text.contains("hunter2") && !text.contains("correct-horse"),
+            "{text}"
+        );
+        assert!(
+            changed
+                .iter()
+                .any(|x| rootline_config::is_mask(x["new"].as_str().unwrap_or("")))
+        );
+    }
+
+    #[test]
+    fn bad_config_version_times_and_contents_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), INCIDENT_FILE, &incident_json("cfg-2"));
+        write(dir.path(), "logs/app.jsonl", &logs());
+        write(dir.path(), "configs/a.yaml@yesterday", "a: 1\n");
+        let bundle = Bundle::load(dir.path()).unwrap();
+        let err = config_changes(&bundle).unwrap_err().to_string();
+        assert!(
+            err.contains("a.yaml@yesterday") && err.contains("RFC 3339"),
+            "{err}"
+        );
+
+        std::fs::remove_file(dir.path().join("configs/a.yaml@yesterday")).unwrap();
+        write(dir.path(), "configs/b.json", "{\"a\": 1}");
+        write(
+            dir.path(),
+            "configs/b.json@2024-01-01T00:05:00Z",
+            "{\"a\": ",
+        );
+        let bundle = Bundle::load(dir.path()).unwrap();
+        let err = config_changes(&bundle).unwrap_err().to_string();
+        assert!(
+            err.contains("b.json@2024-01-01T00:05:00Z") && err.contains("json"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn config_change_before_onset_reaches_the_ranking() {
+        let dir = tempfile::tempdir().unwrap();
+        synthetic_bundle(dir.path());
+        let bundle = Bundle::load(dir.path()).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let (report, _) =
+            investigate_bundle(&bundle, scratch.path(), crate::EngineConfig::default())
+                .await
+                .unwrap();
+        let change = report
+            .evidence
+            .iter()
+            .find(|e| e.kind == EvidenceKind::Change)
+            .unwrap_or_else(|| panic!("no change evidence: {:#?}", report.evidence));
+        assert_eq!(change.entity, "checkout");
+        assert!(
+            change.summary.contains("checkout:1.4 → checkout:1.5"),
+            "{}",
+            change.summary
+        );
+        let top = &report.candidates[0];
+        assert_eq!(top.entity, "checkout");
+        assert!(top.evidence.contains(&change.id), "{top:?}");
+    }
+
+    /// The k8s fault dataset's f1 (memory limit below the runtime's minimum): the reference fix's
+    /// manifest as the version before, the faulty manifest applied three minutes before onset,
+    /// and the dataset's error event in the window.
+    #[tokio::test]
+    async fn real_k8s_memory_limit_change_is_a_ranked_finding() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/datasets/k8s_fault_configs/faults/f1");
+        if !src.exists() {
+            eprintln!("skipping: {} is absent", src.display());
+            return;
+        }
+        let read = |rel: &str| std::fs::read_to_string(src.join(rel)).unwrap();
+        let error = read("prompt.txt")
+            .lines()
+            .find_map(|l| l.strip_prefix("Error: ").map(str::to_string))
+            .expect("an Error: line in prompt.txt");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, INCIDENT_FILE, &incident_json("k8s-f1"));
+        write(root, "configs/f1.yaml", &read("restore/f1.yaml"));
+        write(
+            root,
+            "configs/f1.yaml@2024-01-01T00:07:00Z",
+            &read("inject/f1.yaml"),
+        );
+        let mut events = String::new();
+        for m in [1, 5] {
+            events.push_str(&serde_json::json!({"time": format!("2024-01-01T00:0{m}:00Z"), "level": "info", "service": "nginx-f1", "msg": "Started container nginx"}).to_string());
+            events.push('\n');
+        }
+        for s in [30, 90, 210, 450] {
+            let t = format!("2024-01-01T00:{:02}:{:02}Z", 10 + s / 60, s % 60);
+            events.push_str(&serde_json::json!({"time": t, "level": "warn", "service": "nginx-f1", "msg": error}).to_string());
+            events.push('\n');
+        }
+        write(root, "logs/events.jsonl", &events);
+
+        let bundle = Bundle::load(root).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let (report, _) =
+            investigate_bundle(&bundle, scratch.path(), crate::EngineConfig::default())
+                .await
+                .unwrap();
+        let change = report
+            .evidence
+            .iter()
+            .find(|e| e.kind == EvidenceKind::Change)
+            .unwrap_or_else(|| panic!("no change evidence: {:#?}", report.evidence));
+        assert_eq!(change.entity, "nginx-f1");
+        // The diff: limits.memory 20Mi → 5Mi and the added 5Mi request.
+        assert!(
+            change.summary.contains("config configs/f1.yaml v2"),
+            "{}",
+            change.summary
+        );
+        assert!(
+            change
+                .summary
+                .contains("resources.limits.memory 20Mi → 5Mi"),
+            "{}",
+            change.summary
+        );
+        let cited = report
+            .candidates
+            .iter()
+            .find(|c| c.evidence.contains(&change.id))
+            .unwrap_or_else(|| {
+                panic!("no candidate cites {}: {:#?}", change.id, report.candidates)
+            });
+        assert_eq!(cited.entity, "nginx-f1");
+        assert_eq!(cited.fault_type, rootline_core::FaultType::ConfigChange);
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rootline_core::Report;
 use rootline_index::{Filter, LogIndex};
-use rootline_llm::{CassetteMode, FollowUp, LlmSettings, Prompts, Searcher};
+use rootline_llm::{CassetteMode, FollowUp, LlmOutcome, LlmSettings, Prompts, Searcher};
 use rootline_signals::pack::{PackedContext, pack};
 
 /// What the model step needs.
@@ -87,8 +87,13 @@ pub fn dry_run(
 }
 
 /// Asks the model and records the outcome in the report. Never fails: a failed exchange leaves
-/// the report offline with the error recorded.
-pub async fn add_hypotheses(report: &mut Report, index: Arc<LogIndex>, run: &LlmRun) {
+/// the report offline with the error recorded. Returns the packed context the model was shown
+/// (for the frozen evidence snapshot that a replay re-runs).
+pub async fn add_hypotheses(
+    report: &mut Report,
+    index: Arc<LogIndex>,
+    run: &LlmRun,
+) -> PackedContext {
     let context = {
         let index = index.clone();
         let snapshot = report.clone();
@@ -108,6 +113,13 @@ pub async fn add_hypotheses(report: &mut Report, index: Arc<LogIndex>, run: &Llm
         run.cassette.clone(),
     )
     .await;
+    record_outcome(report, &outcome, &context);
+    context
+}
+
+/// Writes a model exchange into the report: mode, grounded hypotheses (each `grounded: true`),
+/// rejected ones with the reason, and the `llm` record (prompt, model, usage, errors).
+pub(crate) fn record_outcome(report: &mut Report, outcome: &LlmOutcome, context: &PackedContext) {
     report.mode = outcome.mode.clone();
     report.hypotheses = outcome
         .hypotheses

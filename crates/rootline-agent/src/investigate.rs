@@ -240,6 +240,11 @@ fn canonical_stats(
                         m.examples.push(e);
                     }
                 }
+                for h in s.hosts {
+                    if !m.hosts.contains(&h) {
+                        m.hosts.push(h);
+                    }
+                }
             }
         }
     }

@@ -16,17 +16,22 @@ pub mod ingest_spans;
 pub mod investigate;
 pub mod live;
 pub mod render;
+pub mod replay;
 pub mod template_diff;
 pub mod templates;
 
 pub use bench::{IngestBench, bench_ingest};
 pub use bundle::{Bundle, BundleError, BundleRunError, investigate_bundle};
-pub use hypotheses::{LlmRun, add_hypotheses, dry_run};
+pub use hypotheses::{LlmRun, add_hypotheses, dry_run, packed_context};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
 pub use ingest_metrics::{MetricIngestSummary, ingest_metric_files};
 pub use ingest_spans::{SpanIngestSummary, ingest_span_files};
 pub use investigate::{EngineConfig, InvestigateError, Sources, investigate};
 pub use live::LiveIngestor;
 pub use render::{render_markdown, render_text};
+pub use replay::{
+    FrozenEvidence, ReplayDiff, ReplayError, diff as replay_diff, number_hypotheses,
+    render_diff as render_replay_diff, replay,
+};
 pub use template_diff::{TemplateChange, TemplateDiffRow, template_diff};
 pub use templates::{TemplateStoreError, load_miner, save_miner};

@@ -73,6 +73,17 @@ pub fn render_text(report: &Report) -> String {
             c.score
         );
         let _ = writeln!(out, "    why: {}", c.why);
+        if !c.score_by_signal.is_empty() {
+            let parts: Vec<String> = c
+                .score_by_signal
+                .iter()
+                .map(|(signal, v)| format!("{signal} {v:.2}"))
+                .collect();
+            let _ = writeln!(out, "    score from: {}", parts.join(", "));
+        }
+        if !c.instances.is_empty() {
+            let _ = writeln!(out, "    seen on: {}", c.instances.join(", "));
+        }
         for id in c.evidence.iter().take(3) {
             if let Some(e) = evidence(report, id) {
                 let _ = writeln!(out, "    [{}] {}", e.id, e.summary);

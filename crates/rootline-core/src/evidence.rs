@@ -25,6 +25,23 @@ pub enum EvidenceKind {
     NamedInErrors,
 }
 
+impl EvidenceKind {
+    /// The signal (data modality) this kind of evidence comes from: `logs`, `traces`,
+    /// `metrics` or `changes`. The ranking weighs each signal's vote separately.
+    pub fn signal(self) -> &'static str {
+        match self {
+            EvidenceKind::ErrorRate
+            | EvidenceKind::NewMessage
+            | EvidenceKind::RateChange
+            | EvidenceKind::LogRecord
+            | EvidenceKind::NamedInErrors => "logs",
+            EvidenceKind::MetricAnomaly => "metrics",
+            EvidenceKind::LatencyChange | EvidenceKind::SpanErrors => "traces",
+            EvidenceKind::Change => "changes",
+        }
+    }
+}
+
 /// An observation with a stable id. `examples` are evidence ids of log records that show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -38,4 +55,8 @@ pub struct Evidence {
     pub summary: String,
     #[serde(default)]
     pub examples: Vec<String>,
+    /// Pods, hosts or processes of `entity` where this was seen (from the example records or the
+    /// series labels), when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
 }

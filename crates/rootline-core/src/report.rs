@@ -46,6 +46,13 @@ pub struct Candidate {
     pub score: f64,
     pub evidence: Vec<String>,
     pub why: String,
+    /// The score's parts per signal (`logs`, `traces`, `metrics`, `changes`), so a reader sees
+    /// which data put the candidate where it is.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub score_by_signal: std::collections::BTreeMap<String, f64>,
+    /// The entity's pods, hosts or processes its evidence was seen on, most implicated first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
 }
 
 /// What the investigation concluded overall.

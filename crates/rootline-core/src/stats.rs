@@ -21,4 +21,7 @@ pub struct TemplateStat {
     pub examples: Vec<String>,
     /// The message of the first example, for display.
     pub sample: String,
+    /// Distinct hosts (pods, instances) of the examples.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }

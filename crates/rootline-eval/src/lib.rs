@@ -11,6 +11,7 @@
 
 pub mod markdown;
 pub mod naive;
+pub mod recall;
 pub mod score;
 pub mod truth;
 
@@ -22,8 +23,9 @@ use rootline_signals::LogSignalConfig;
 use serde::{Deserialize, Serialize};
 
 pub use markdown::render_markdown;
+pub use recall::{BudgetRecall, CaseRecall, RecallSummary};
 pub use score::{CaseResult, DatasetSummary, LevelMetrics, Ranked, Rate, score_case, summarise};
-pub use truth::{Level, Truth};
+pub use truth::{EvidencePattern, Level, Truth};
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -33,6 +35,9 @@ pub struct EvalOptions {
     pub naive: bool,
     /// Only bundles whose relative path contains this string.
     pub filter: Option<String>,
+    /// Token budgets at which the evidence recall of the packed LLM context is measured; empty
+    /// skips the measurement.
+    pub recall_budgets: Vec<usize>,
 }
 
 impl Default for EvalOptions {
@@ -41,6 +46,7 @@ impl Default for EvalOptions {
             config: LogSignalConfig::default(),
             naive: true,
             filter: None,
+            recall_budgets: recall::DEFAULT_BUDGETS.to_vec(),
         }
     }
 }
@@ -149,8 +155,10 @@ pub async fn evaluate_bundle(root: &Path, case: String, options: &EvalOptions) -
             );
         }
     };
+    // Outlives the investigation: the recall measurement reads example lines from its index.
+    let scratch = tempfile::tempdir();
     let run = async {
-        let scratch = tempfile::tempdir().map_err(|e| format!("scratch dir: {e}"))?;
+        let scratch = scratch.as_ref().map_err(|e| format!("scratch dir: {e}"))?;
         let started = Instant::now();
         let (report, summary) =
             rootline_agent::investigate_bundle(&bundle, scratch.path(), options.config.clone())
@@ -190,9 +198,56 @@ pub async fn evaluate_bundle(root: &Path, case: String, options: &EvalOptions) -
     } else {
         vec![]
     };
+    let recall = match (&truth, &scratch) {
+        (Some(t), Ok(dir)) if recall::applies(t) && !options.recall_budgets.is_empty() => {
+            let (t, r, budgets) = (t.clone(), report.clone(), options.recall_budgets.clone());
+            let index_dir = dir.path().join("index");
+            tokio::task::spawn_blocking(move || measure_recall(&t, &r, &index_dir, &budgets))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+                .map(Some)
+        }
+        _ => Ok(None),
+    };
     let mut result = score_case(case, &report, truth, naive, seconds, summary.indexed);
-    result.error = truth_error;
+    // A failed measurement keeps the ranking scores; the case counts as a recall miss.
+    match recall {
+        Ok(r) => {
+            result.error = truth_error;
+            result.evidence_recall = r;
+        }
+        Err(e) => result.error = Some(format!("evidence recall: {e}")),
+    }
     result
+}
+
+/// Packs the report's evidence at each budget, exactly as the model step would, and checks which
+/// ground-truth items made it in. `index_dir` is the investigation's log index (example lines).
+fn measure_recall(
+    truth: &Truth,
+    report: &rootline_core::Report,
+    index_dir: &Path,
+    budgets: &[usize],
+) -> Result<CaseRecall, String> {
+    let index = rootline_index::LogIndex::open(index_dir).map_err(|e| e.to_string())?;
+    let packs: Vec<_> = budgets
+        .iter()
+        .map(|b| rootline_agent::hypotheses::packed_context(report, &index, *b))
+        .collect();
+    // Example lines only matter to text patterns; fetch them only then.
+    let mut examples = std::collections::HashMap::new();
+    if truth.evidence.iter().any(|p| p.text.is_some()) {
+        for id in report.evidence.iter().flat_map(|e| &e.examples) {
+            if !examples.contains_key(id)
+                && let Ok(Some(r)) = index.get(id)
+            {
+                examples.insert(id.clone(), r.message);
+            }
+        }
+    }
+    recall::case_recall(truth, &report.evidence, &examples, &packs)
+        .ok_or_else(|| "recall does not apply to this truth".to_string())
 }
 
 /// The bundle's truth, and an error message when `truth.json` exists but cannot be used.
@@ -204,7 +259,10 @@ fn read_truth(root: &Path) -> (Option<Truth>, Option<String>) {
         Err(e) => return (None, Some(format!("{}: {e}", path.display()))),
     };
     match serde_json::from_str::<Truth>(&text) {
-        Ok(t) => (Some(t), None),
+        Ok(t) => match t.validate() {
+            Ok(()) => (Some(t), None),
+            Err(e) => (None, Some(format!("{}: {e}", path.display()))),
+        },
         Err(e) => (None, Some(format!("{}: {e}", path.display()))),
     }
 }

@@ -17,6 +17,15 @@ fn rate(r: &Rate) -> String {
     }
 }
 
+/// `8000` → `8k`; other sizes as written.
+fn budget(tokens: usize) -> String {
+    if tokens >= 1000 && tokens.is_multiple_of(1000) {
+        format!("{}k", tokens / 1000)
+    } else {
+        tokens.to_string()
+    }
+}
+
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -72,6 +81,39 @@ pub fn render_markdown(report: &EvalReport) -> String {
             );
         }
     }
+    if report
+        .summaries
+        .iter()
+        .any(|s| !s.evidence_recall.is_empty())
+    {
+        let _ = writeln!(out, "\n### Evidence recall of the packed LLM context\n");
+        let _ = writeln!(
+            out,
+            "Fault cases; a case whose engine produced no evidence about the root cause counts as a miss.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| dataset | budget | n | no truth evidence | any in pack | strongest in pack | share in pack | any, given evidence | share, given evidence |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---|---|---:|---|---:|");
+        for s in &report.summaries {
+            for r in &s.evidence_recall {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&s.source),
+                    budget(r.budget_tokens),
+                    r.n,
+                    r.no_truth_evidence,
+                    rate(&r.any),
+                    rate(&r.strongest),
+                    pct(r.share),
+                    rate(&r.any_given_evidence),
+                    pct(r.share_given_evidence),
+                );
+            }
+        }
+    }
     let _ = writeln!(out, "\n### Outcomes\n");
     let _ = writeln!(out, "| dataset | outcomes |");
     let _ = writeln!(out, "|---|---|");
@@ -82,9 +124,9 @@ pub fn render_markdown(report: &EvalReport) -> String {
     let _ = writeln!(out, "\n## Cases\n");
     let _ = writeln!(
         out,
-        "| case | dataset | truth | outcome | top 5 (score) | rank: engine (naive) | fault type | s |"
+        "| case | dataset | truth | outcome | top 5 (score) | rank: engine (naive) | fault type | truth evidence in pack | s |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---:|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---:|");
     for c in &report.cases {
         let _ = writeln!(out, "{}", case_row(c));
     }
@@ -147,8 +189,25 @@ fn case_row(c: &CaseResult) -> String {
         (Some(r), None) => r.fault_type.clone(),
         (None, _) => "–".into(),
     };
+    let recall = match &c.evidence_recall {
+        None => "–".to_string(),
+        Some(r) if r.truth_evidence.is_empty() => "no truth evidence".to_string(),
+        Some(r) => r
+            .budgets
+            .iter()
+            .map(|b| {
+                format!(
+                    "{}: {}/{}",
+                    budget(b.budget_tokens),
+                    b.truth_packed,
+                    r.truth_evidence.len()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
         cell(&c.case),
         cell(&c.source),
         cell(&truth_cell(c)),
@@ -156,6 +215,7 @@ fn case_row(c: &CaseResult) -> String {
         cell(&top.join(", ")),
         ranks,
         fault,
+        recall,
         c.seconds
     )
 }

@@ -35,6 +35,7 @@ pub fn rank_by_error_count(bundle: &Bundle) -> Result<Vec<Ranked>, SourceError> 
             entity,
             score: n as f64,
             fault_type: String::new(),
+            instance: None,
         })
         .collect();
     // Stable sort keeps the name order (from the BTreeMap) among equal counts.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rootline_core::{Outcome, Report};
 use serde::{Deserialize, Serialize};
 
+use crate::recall::{CaseRecall, RecallSummary, summarise_recall};
 use crate::truth::{Level, Truth};
 
 /// How many ranked entities a case keeps and Avg@k averages over.
@@ -19,6 +20,10 @@ pub struct Ranked {
     /// rootline fault type (snake case); empty for the naive ranker.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fault_type: String,
+    /// The candidate's most implicated pod, host or process, when known (its name at pod and
+    /// module level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// The result of one bundle.
@@ -54,6 +59,9 @@ pub struct CaseResult {
     pub seconds: f64,
     pub records_indexed: u64,
     pub error: Option<String>,
+    /// Whether the root cause's evidence is in the packed LLM context, per budget (fault cases).
+    #[serde(default)]
+    pub evidence_recall: Option<CaseRecall>,
 }
 
 impl CaseResult {
@@ -62,14 +70,22 @@ impl CaseResult {
     }
 }
 
-fn ranks_for(truth: &Truth, ranked: &[&str]) -> BTreeMap<Level, Option<usize>> {
+/// `ranked` names each candidate at service and entity level; `instances` names it at pod and
+/// module level (its most implicated pod, host or process, else its entity).
+fn ranks_for(truth: &Truth, ranked: &[&str], instances: &[&str]) -> BTreeMap<Level, Option<usize>> {
     if truth.no_fault {
         return BTreeMap::new();
     }
     Level::ALL
         .into_iter()
         .filter(|l| truth.target(*l).is_some())
-        .map(|l| (l, truth.rank(l, ranked.iter().copied())))
+        .map(|l| {
+            let names = match l {
+                Level::Pod | Level::Module => instances,
+                Level::Service | Level::Entity => ranked,
+            };
+            (l, truth.rank(l, names.iter().copied()))
+        })
         .collect()
 }
 
@@ -87,12 +103,17 @@ pub fn score_case(
         .iter()
         .map(|c| c.entity.as_str())
         .collect();
+    let instances: Vec<&str> = report
+        .candidates
+        .iter()
+        .map(|c| c.instances.first().unwrap_or(&c.entity).as_str())
+        .collect();
     let naive_entities: Vec<&str> = naive.iter().map(|r| r.entity.as_str()).collect();
     let (mut ranks, mut naive_ranks) = (BTreeMap::new(), BTreeMap::new());
     let (mut fault_type_top1, mut fault_type_at_truth, mut control_correct) = (None, None, None);
     if let Some(t) = &truth {
-        ranks = ranks_for(t, &entities);
-        naive_ranks = ranks_for(t, &naive_entities);
+        ranks = ranks_for(t, &entities, &instances);
+        naive_ranks = ranks_for(t, &naive_entities, &naive_entities);
         if t.no_fault {
             control_correct = Some(matches!(
                 report.outcome,
@@ -133,6 +154,7 @@ pub fn score_case(
             entity: c.entity.clone(),
             score: c.score,
             fault_type: c.fault_type.as_str().to_string(),
+            instance: c.instances.first().cloned(),
         })
         .collect();
     CaseResult {
@@ -153,6 +175,7 @@ pub fn score_case(
         seconds,
         records_indexed,
         error: None,
+        evidence_recall: None,
         truth,
     }
 }
@@ -168,7 +191,7 @@ pub fn failed_case(
     let empty: Vec<&str> = vec![];
     let ranks = truth
         .as_ref()
-        .map(|t| ranks_for(t, &empty))
+        .map(|t| ranks_for(t, &empty, &empty))
         .unwrap_or_default();
     let control_correct = truth.as_ref().filter(|t| t.no_fault).map(|_| false);
     let fault_type_top1 = truth
@@ -193,6 +216,7 @@ pub fn failed_case(
         seconds,
         records_indexed: 0,
         error: Some(error),
+        evidence_recall: None,
         truth,
     }
 }
@@ -282,6 +306,9 @@ pub struct DatasetSummary {
     pub outcomes: BTreeMap<String, usize>,
     pub seconds_mean: f64,
     pub seconds_max: f64,
+    /// Evidence recall of the packed context, one entry per budget, ascending.
+    #[serde(default)]
+    pub evidence_recall: Vec<RecallSummary>,
 }
 
 fn outcome_key(o: Option<Outcome>) -> String {
@@ -343,5 +370,6 @@ fn summarise_group(source: &str, cs: &[&CaseResult]) -> DatasetSummary {
             seconds.iter().sum::<f64>() / seconds.len() as f64
         },
         seconds_max: seconds.iter().copied().fold(0.0, f64::max),
+        evidence_recall: summarise_recall(cs),
     }
 }

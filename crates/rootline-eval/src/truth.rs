@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use rootline_core::EvidenceKind;
 use serde::{Deserialize, Serialize};
 
 /// `truth.json`. Every field is optional; a level is scored only where the truth names it.
@@ -39,6 +40,23 @@ pub struct Truth {
     /// Entity → service, from the dataset's topology, for service-level matching of entities.
     #[serde(default)]
     pub entity_services: BTreeMap<String, String>,
+    /// Patterns for the evidence that proves the cause, when the importer knows it. When empty,
+    /// the ground-truth evidence is every evidence item about the root-cause entity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidencePattern>,
+}
+
+/// One ground-truth evidence pattern. An evidence item matches when every field given matches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidencePattern {
+    /// Case-insensitive substring of the item's summary or of one of its example lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The item's entity, or the service of the item's entity (same rule as ranked entities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<EvidenceKind>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -132,6 +150,30 @@ impl Truth {
             .into_iter()
             .position(|c| self.matches(level, c))
             .map(|i| i + 1)
+    }
+
+    /// Rejects what parses but cannot be meant: an evidence pattern with no field would match
+    /// every item.
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, p) in self.evidence.iter().enumerate() {
+            let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+            if blank(&p.text) && blank(&p.entity) && p.kind.is_none() {
+                return Err(format!(
+                    "evidence[{i}]: a pattern needs at least one of text, entity, kind"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `entity` is the root cause at any level the truth names.
+    pub fn is_root_cause_entity(&self, entity: &str) -> bool {
+        Level::ALL.into_iter().any(|l| self.matches(l, entity))
+    }
+
+    /// Whether `entity` is `pattern` or an instance of the service `pattern`.
+    pub fn entity_matches(&self, pattern: &str, entity: &str) -> bool {
+        eq(entity, pattern) || eq(&self.service_of(entity), pattern)
     }
 
     /// Whether a fault type (rootline snake-case name) is among the accepted ones.

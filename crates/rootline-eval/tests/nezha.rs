@@ -58,8 +58,18 @@ async fn evaluates_three_nezha_cases() {
             Some(r) => assert!(pos.is_none() && r <= c.candidates),
             None => assert!(pos.is_none()),
         }
-        // Candidates are services, so none is the pod.
-        assert_eq!(c.ranks[&Level::Pod], None);
+        // At pod level a candidate is named by its most implicated pod.
+        let pod = truth.root_cause_pod.as_deref().unwrap();
+        let pod_pos = c
+            .top
+            .iter()
+            .position(|r| r.instance.as_deref() == Some(pod))
+            .map(|i| i + 1);
+        match c.ranks[&Level::Pod] {
+            Some(r) if r <= c.top.len() => assert_eq!(Some(r), pod_pos, "{}", c.case),
+            Some(r) => assert!(pod_pos.is_none() && r <= c.candidates),
+            None => assert!(pod_pos.is_none()),
+        }
         assert!(c.seconds > 0.0);
         assert!(c.records_indexed > 1000);
     }

@@ -32,6 +32,8 @@ fn report(outcome: Outcome, candidates: &[(&str, FaultType, f64)]) -> Report {
                 score: *s,
                 evidence: vec![],
                 why: String::new(),
+                score_by_signal: Default::default(),
+                instances: vec![],
             })
             .collect(),
         evidence: vec![],
@@ -53,6 +55,7 @@ fn naive(entities: &[&str]) -> Vec<Ranked> {
             entity: e.to_string(),
             score: (10 - i) as f64,
             fault_type: String::new(),
+            instance: None,
         })
         .collect()
 }

@@ -188,6 +188,7 @@ impl LogIndex {
         for ((service, template_id), acc) in fruit {
             let mut examples = Vec::with_capacity(acc.examples.len());
             let mut sample = String::new();
+            let mut hosts: Vec<String> = Vec::new();
             // Index order is not time order across segments: report the earliest examples.
             let mut docs: Vec<LogRecord> = Vec::with_capacity(acc.examples.len());
             for address in &acc.examples {
@@ -198,6 +199,11 @@ impl LogIndex {
             for (i, r) in docs.into_iter().enumerate() {
                 if i == 0 {
                     sample = r.message.lines().next().unwrap_or("").to_string();
+                }
+                if let Some(h) = r.host
+                    && !hosts.contains(&h)
+                {
+                    hosts.push(h);
                 }
                 examples.push(r.evidence_id);
             }
@@ -212,6 +218,7 @@ impl LogIndex {
                 last_ns: acc.last_ns,
                 examples,
                 sample,
+                hosts,
             });
         }
         out.sort_by(|a, b| {

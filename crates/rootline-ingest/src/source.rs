@@ -147,23 +147,52 @@ impl FileReader {
         } else {
             Box::new(file)
         };
-        let mut default_service = options.default_service.clone();
-        let mut default_host = None;
+        let mut reader = FileReader::with_reader(path.to_path_buf(), label.into(), reader, options);
         // kubelet's paths name the pod: better than a file name such as `0.log`, but an explicit
         // service (anything other than the file-name default) still wins.
         if let Some(k) = KubeletPath::from_path(path) {
-            if default_service.is_empty()
-                || default_service == FileReader::service_from_file_name(path)
+            if reader.default_service.is_empty()
+                || reader.default_service == FileReader::service_from_file_name(path)
             {
-                default_service = service_from_pod(&k.pod);
+                reader.default_service = service_from_pod(&k.pod);
             }
-            default_host = Some(k.pod);
+            reader.default_host = Some(k.pod);
         }
-        Ok(FileReader {
-            path: path.to_path_buf(),
-            label: label.into(),
-            default_service,
-            default_host,
+        Ok(reader)
+    }
+
+    /// Reads log text that is already in memory (an HTTP request body) exactly like a file:
+    /// same format sniffing, multi-line joining (stack traces), line cap and rejects. `label`
+    /// names it in provenance, evidence ids and rejects.
+    pub fn from_bytes(
+        label: impl Into<String>,
+        bytes: impl Into<Vec<u8>>,
+        options: ReaderOptions,
+    ) -> FileReader {
+        FileReader::from_reader(label, io::Cursor::new(bytes.into()), options)
+    }
+
+    /// Reads any buffered stream (already decompressed) like a file; see [`FileReader::from_bytes`].
+    pub fn from_reader(
+        label: impl Into<String>,
+        reader: impl BufRead + Send + 'static,
+        options: ReaderOptions,
+    ) -> FileReader {
+        let label = label.into();
+        FileReader::with_reader(PathBuf::from(&label), label, Box::new(reader), options)
+    }
+
+    fn with_reader(
+        path: PathBuf,
+        label: String,
+        reader: Box<dyn BufRead + Send>,
+        options: ReaderOptions,
+    ) -> FileReader {
+        FileReader {
+            path,
+            label,
+            default_service: options.default_service.clone(),
+            default_host: None,
             options,
             now_ns: now_ns(),
             mode: Mode::Unknown,
@@ -182,7 +211,7 @@ impl FileReader {
             lines_joined: 0,
             lines_rejected: 0,
             bytes_read: 0,
-        })
+        }
     }
 
     /// The service name a file implies: its name without extensions (`checkout.log.gz` → `checkout`).
@@ -767,6 +796,36 @@ mod tests {
         assert!(recs[0].message.ends_with("bytes]"));
         assert!(recs[0].message.len() < MAX_LINE_BYTES + 100);
         assert_eq!(recs[1].message, "INFO next");
+    }
+
+    #[test]
+    fn bytes_in_memory_read_like_a_file() {
+        let body = b"2023-01-29T08:42:22Z ERROR boom\njava.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)\n2023-01-29T08:42:23Z INFO ok\nno time\n".to_vec();
+        let reader = FileReader::from_bytes("http:req-1", body, ReaderOptions::new("api"));
+        let items: Vec<Item> = reader.map(Result::unwrap).collect();
+        let recs: Vec<&LogRecord> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Record(r) => Some(r),
+                Item::Rejected(_) => None,
+            })
+            .collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            recs[0].message,
+            "ERROR boom\njava.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)"
+        );
+        assert_eq!(recs[0].provenance.source, "http:req-1");
+        assert_eq!(recs[0].service, "api");
+        assert_eq!(recs[1].provenance.line, 4);
+        let rejects: Vec<(u64, &str)> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Rejected(r) => Some((r.line, r.file.as_str())),
+                Item::Record(_) => None,
+            })
+            .collect();
+        assert_eq!(rejects, vec![(5, "http:req-1")]);
     }
 
     #[test]

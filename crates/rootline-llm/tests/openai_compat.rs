@@ -159,6 +159,7 @@ impl Case {
             strength,
             summary: summary.into(),
             examples: ex.iter().map(|s| s.to_string()).collect(),
+            instances: vec![],
         };
         Case {
             incident: Incident {
@@ -208,6 +209,8 @@ impl Case {
                         "sig-named-99aa88bb77cc66dd55ee".into(),
                     ],
                     why: "1 new message(s), 1 error message(s) elsewhere naming it against the baseline".into(),
+                    score_by_signal: Default::default(),
+                    instances: vec![],
                 },
                 Candidate {
                     entity: "ts-execute-service".into(),
@@ -215,6 +218,8 @@ impl Case {
                     score: 2.1,
                     evidence: vec!["sig-errors-1234567890abcdef1234".into()],
                     why: "an error-rate rise against the baseline".into(),
+                    score_by_signal: Default::default(),
+                    instances: vec![],
                 },
             ],
             examples: HashMap::from([

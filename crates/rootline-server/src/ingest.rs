@@ -4,7 +4,7 @@
 //!
 //! | method and path | request → response |
 //! |---|---|
-//! | `POST /api/v1/ingest/logs?service=` | log lines in any format `rootline_ingest::parse_line` accepts (JSON lines, syslog, logfmt, timestamped text) → `{"source","read","indexed","rejected","rejects":[{"line","reason"}…first 100]}` |
+//! | `POST /api/v1/ingest/logs?service=` | log text read like a file (`FileReader::from_bytes`: JSON lines, syslog, logfmt, timestamped text, CSV; stack traces joined onto their record) → `{"source","read","indexed","rejected","rejects":[{"line","reason"}…first 100]}` |
 //! | `POST /api/v1/ingest/traces` | a span CSV table or OTLP JSON → the same counts |
 //! | `POST /api/v1/ingest/metrics?format=prometheus\|csv` | Prometheus text / OpenMetrics or metric CSV (`text/csv` or sniffed) → the same counts plus `skipped` |
 //! | `POST /v1/logs`, `/v1/metrics`, `/v1/traces` | OTLP/HTTP, `application/x-protobuf` or `application/json` → `Export*ServiceResponse` in the request's encoding (`partialSuccess` when some items were rejected) |
@@ -36,10 +36,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
-use rootline_core::{LogRecord, MetricPoint, Provenance, Span};
+use rootline_core::{LogRecord, MetricPoint, Span};
 use rootline_ingest::metrics::{MetricFormat, MetricItem, MetricReadOptions, MetricReader};
 use rootline_ingest::spans::{SpanItem, SpanReader};
-use rootline_ingest::{LineContext, MAX_LINE_BYTES, Rejected, parse_line};
+use rootline_ingest::{FileReader, Item, ReaderOptions, Rejected};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -352,7 +352,7 @@ async fn ingest_logs(
         .unwrap_or_else(|| DEFAULT_SERVICE.to_string());
     let label = source.clone();
     let (read, records, rejects) =
-        blocking(move || parse_log_lines(&body, &label, &default_service)).await?;
+        blocking(move || parse_log_lines(body, &label, &default_service)).await?;
     let indexed = if records.is_empty() {
         0
     } else {
@@ -363,62 +363,37 @@ async fn ingest_logs(
     )))
 }
 
-/// One record per non-blank line, numbered from 1 like a file's lines.
+/// The body read exactly like a log file (`FileReader::from_bytes`): lines numbered from 1,
+/// continuation lines (Java/Python/Go stack traces) joined onto the record that started them,
+/// over-long lines cut with a marker, every unusable line a reject naming its line.
 fn parse_log_lines(
-    body: &[u8],
+    body: Vec<u8>,
     source: &str,
     default_service: &str,
 ) -> (u64, Vec<LogRecord>, Vec<Rejected>) {
-    let ctx = LineContext {
-        default_service,
-        now_ns: Some(now_ns()),
-        ..LineContext::default()
-    };
-    let mut read = 0u64;
+    let mut reader = FileReader::from_bytes(source, body, ReaderOptions::new(default_service));
     let mut records = Vec::new();
     let mut rejects = Vec::new();
-    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
-        let line_no = i as u64 + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        read += 1;
-        let reject = |reason: String| Rejected {
-            file: source.to_string(),
-            line: line_no,
-            reason,
-        };
-        if raw.len() > MAX_LINE_BYTES {
-            rejects.push(reject(format!("line longer than {MAX_LINE_BYTES} bytes")));
-            continue;
-        }
-        let Ok(text) = std::str::from_utf8(raw) else {
-            rejects.push(reject("line is not valid UTF-8".into()));
-            continue;
-        };
-        match parse_line(text, &ctx) {
-            Ok(p) => {
-                let provenance = Provenance {
-                    source: source.to_string(),
-                    line: line_no,
-                };
-                records.push(LogRecord {
-                    evidence_id: LogRecord::compute_evidence_id(&provenance, text),
-                    ts_ns: p.ts_ns,
-                    service: p.service,
-                    host: p.host,
-                    level: p.level,
-                    message: p.message,
-                    template_id: None,
-                    trace_id: p.trace_id,
-                    provenance,
-                });
+    let mut failed = None;
+    for item in reader.by_ref() {
+        match item {
+            Ok(Item::Record(r)) => records.push(r),
+            Ok(Item::Rejected(r)) => rejects.push(r),
+            Err(e) => {
+                failed = Some(e);
+                break;
             }
-            Err(e) => rejects.push(reject(e.to_string())),
         }
     }
-    (read, records, rejects)
+    // Reading memory cannot fail; if it ever did, the reject says where it stopped.
+    if let Some(e) = failed {
+        rejects.push(Rejected {
+            file: source.to_string(),
+            line: reader.lines_read + 1,
+            reason: e.to_string(),
+        });
+    }
+    (reader.lines_read, records, rejects)
 }
 
 async fn ingest_traces(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
@@ -704,7 +679,7 @@ mod tests {
 \n\
 {\"ts\":\"2024-01-02T03:04:05Z\",\"level\":\"error\",\"service\":\"cart\",\"msg\":\"redis timeout\"}\n\
 no timestamp here\r\n";
-        let (read, records, rejects) = parse_log_lines(body, "http:t", "ssh");
+        let (read, records, rejects) = parse_log_lines(body.to_vec(), "http:t", "ssh");
         assert_eq!(read, 3);
         assert_eq!(records.len(), 2, "{rejects:?}");
         assert_eq!(records[0].provenance.line, 1);

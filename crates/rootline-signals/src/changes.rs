@@ -103,6 +103,7 @@ pub fn change_findings(
                     strength: strength(contribution),
                     summary: summary(c, offset, symptom),
                     examples: vec![],
+                    instances: vec![],
                 },
                 contribution,
                 fault: fault_type(c.kind),

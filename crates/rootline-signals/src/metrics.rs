@@ -403,6 +403,7 @@ fn finding(
             strength: (1.0 - config.k / z.max(config.k)).clamp(0.0, 1.0),
             summary,
             examples: Vec::new(),
+            instances: instance_labels(&m.series.labels),
         },
         contribution,
         fault: fault_from_metric_name(&m.series.name),
@@ -428,6 +429,17 @@ fn fmt_value(v: f64) -> String {
 }
 
 /// `sig-metric-` + FNV-1a of the series key: deterministic across runs and platforms.
+/// The labels that name where a series was measured, most specific first.
+const INSTANCE_LABELS: [&str; 5] = ["pod", "pod_name", "instance", "host", "hostname"];
+
+fn instance_labels(labels: &BTreeMap<String, String>) -> Vec<String> {
+    INSTANCE_LABELS
+        .iter()
+        .filter_map(|k| labels.get(*k).cloned())
+        .take(1)
+        .collect()
+}
+
 fn evidence_id(series_key: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in "metric".bytes().chain([0]).chain(series_key.bytes()) {

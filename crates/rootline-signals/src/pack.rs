@@ -282,6 +282,7 @@ mod tests {
                         10 + s
                     ),
                     examples: ex,
+                    instances: vec![],
                 });
                 ids.push(id);
             }
@@ -291,6 +292,8 @@ mod tests {
                 score: 100.0 - s as f64,
                 evidence: ids,
                 why: "new messages".into(),
+                score_by_signal: Default::default(),
+                instances: vec![],
             });
         }
         (evidence, candidates, examples)
@@ -357,6 +360,7 @@ mod tests {
             strength: 0.8,
             summary: "s".repeat(1_000),
             examples: vec!["log-missing".into(), "log-long".into()],
+            instances: vec![],
         }];
         let examples = HashMap::from([("log-long".to_string(), long)]);
         let p = pack(&evidence, &[], &examples, 8_000);

@@ -141,6 +141,9 @@ fn discount_explained_callers(candidates: &mut [Candidate], graph: &ServiceGraph
             // Keep at least half: the caller may also be broken on its own.
             let factor = (0.5_f64).max(1.0 - 0.5 * (callee_score / c.score.max(1e-9)).min(1.0));
             c.score = round3(c.score * factor);
+            for v in c.score_by_signal.values_mut() {
+                *v = round3(*v * factor);
+            }
             c.why.push_str(&format!(
                 "; partly explained by its callee {callee} (score ×{factor:.2})"
             ));
@@ -153,11 +156,35 @@ fn round3(x: f64) -> f64 {
 }
 
 fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Candidate {
-    let score: f64 = items.iter().map(|f| f.contribution).sum();
+    // Items arrive strongest first; each signal's k-th finding is damped by decay^k.
+    let mut score_by_signal: BTreeMap<String, f64> = BTreeMap::new();
+    let mut seen_per_signal: BTreeMap<&'static str, i32> = BTreeMap::new();
+    let mut weighted: Vec<f64> = Vec::with_capacity(items.len());
+    for f in items {
+        let signal = f.evidence.kind.signal();
+        let k = seen_per_signal.entry(signal).or_default();
+        let w = f.contribution * config.finding_decay.powi(*k);
+        *k += 1;
+        weighted.push(w);
+        *score_by_signal.entry(signal.to_string()).or_default() += w;
+    }
+    for v in score_by_signal.values_mut() {
+        *v = round3(*v);
+    }
+    let score: f64 = weighted.iter().sum();
+    // Instances ordered by the weight of the evidence seen on them.
+    let mut by_instance: BTreeMap<&str, f64> = BTreeMap::new();
+    for (f, w) in items.iter().zip(&weighted) {
+        for i in &f.evidence.instances {
+            *by_instance.entry(i.as_str()).or_default() += w;
+        }
+    }
+    let mut instances: Vec<(&str, f64)> = by_instance.into_iter().collect();
+    instances.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     // The fault type with the most weight behind it.
     let mut by_fault: BTreeMap<&'static str, (FaultType, f64)> = BTreeMap::new();
-    for f in items {
-        by_fault.entry(f.fault.as_str()).or_insert((f.fault, 0.0)).1 += f.contribution;
+    for (f, w) in items.iter().zip(&weighted) {
+        by_fault.entry(f.fault.as_str()).or_insert((f.fault, 0.0)).1 += w;
     }
     // Unknown only when no finding suggests anything more specific.
     let fault_type = by_fault
@@ -216,5 +243,7 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
             "{} against the baseline; strongest: {strongest}",
             parts.join(", ")
         ),
+        score_by_signal,
+        instances: instances.into_iter().map(|(i, _)| i.to_string()).collect(),
     }
 }

@@ -424,6 +424,7 @@ pub fn trace_findings(
                 strength: strength(r.contribution),
                 summary: r.summary,
                 examples: r.examples,
+                instances: vec![],
             },
             contribution: round3(r.contribution),
             fault: r.fault,

@@ -185,7 +185,7 @@ pub use audit::{AuditEntry, AuditVerification, BrokenLink, GENESIS_HASH, Governa
 pub use users::{CreatedToken, LOCAL_ADMIN, TOKEN_PREFIX, User};
 pub use verdicts::{
     EvidenceSnapshot, ExportOptions, ExportSummary, ExportedBundle, Hypothesis, Judgement,
-    NewVerdict, SkippedIncident, Verdict, VerdictTarget, export_judged_bundles,
+    NewVerdict, ReplayLink, SkippedIncident, Verdict, VerdictTarget, export_judged_bundles,
 };
 
 /// A handle on the database; cheap to clone (the pool is shared).

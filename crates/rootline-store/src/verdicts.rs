@@ -122,6 +122,18 @@ pub struct Verdict {
     pub created_at: String,
 }
 
+/// An investigation that re-ran another one's frozen evidence (another model or prompt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayLink {
+    /// The replay.
+    pub investigation_id: String,
+    /// The investigation whose evidence snapshot was replayed.
+    pub replay_of: String,
+    /// Content hash of that snapshot, as replayed.
+    pub snapshot_hash: String,
+    pub created_at: String,
+}
+
 /// A ranked hypothesis of an investigation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hypothesis {
@@ -185,6 +197,19 @@ ON CONFLICT (investigation_id) DO NOTHING";
 const SELECT_SNAPSHOT: &str = "\
 SELECT investigation_id, created_at, content_hash, body FROM evidence_snapshots
 WHERE investigation_id = $1";
+const SELECT_SNAPSHOT_HASH: &str =
+    "SELECT content_hash FROM evidence_snapshots WHERE investigation_id = $1";
+const COUNT_INVESTIGATION: &str = "SELECT COUNT(*) FROM investigations WHERE id = $1";
+const INSERT_REPLAY: &str = "\
+INSERT INTO investigation_replays (investigation_id, replay_of, snapshot_hash, created_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (investigation_id) DO NOTHING";
+const SELECT_REPLAY: &str = "\
+SELECT investigation_id, replay_of, snapshot_hash, created_at FROM investigation_replays
+WHERE investigation_id = $1";
+const LIST_REPLAYS: &str = "\
+SELECT investigation_id, replay_of, snapshot_hash, created_at FROM investigation_replays
+WHERE replay_of = $1 ORDER BY created_at, investigation_id";
 
 type VerdictRow = (
     String,
@@ -512,6 +537,104 @@ impl Store {
         .transpose()
     }
 
+    /// Links the stored investigation `investigation_id` to the investigation whose frozen
+    /// evidence it replayed. Both must be stored, `replay_of` must have a snapshot whose hash is
+    /// `snapshot_hash`, and a link is written once: the same link again is a no-op, another one
+    /// a [`GovernanceError::Conflict`].
+    pub async fn record_replay(
+        &self,
+        investigation_id: &str,
+        replay_of: &str,
+        snapshot_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ReplayLink, GovernanceError> {
+        if investigation_id == replay_of {
+            return Err(GovernanceError::Invalid(format!(
+                "investigation {investigation_id} cannot be a replay of itself"
+            )));
+        }
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(self.query_error("begin record replay"))?;
+            let n: i64 = sqlx::query_scalar(COUNT_INVESTIGATION)
+                .bind(investigation_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(self.query_error("check replay investigation"))?;
+            if n == 0 {
+                return Err(GovernanceError::NotFound {
+                    what: "investigation",
+                    id: investigation_id.to_owned(),
+                });
+            }
+            let frozen: Option<String> = sqlx::query_scalar(SELECT_SNAPSHOT_HASH)
+                .bind(replay_of)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(self.query_error("check replayed snapshot"))?;
+            match frozen {
+                None => {
+                    return Err(GovernanceError::NotFound {
+                        what: "evidence snapshot of investigation",
+                        id: replay_of.to_owned(),
+                    });
+                }
+                Some(h) if h != snapshot_hash => {
+                    return Err(GovernanceError::Invalid(format!(
+                        "snapshot hash {snapshot_hash} is not the frozen snapshot of investigation {replay_of} ({h})"
+                    )));
+                }
+                Some(_) => {}
+            }
+            sqlx::query(INSERT_REPLAY)
+                .bind(investigation_id)
+                .bind(replay_of)
+                .bind(snapshot_hash)
+                .bind(format_time(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(self.query_error("insert replay link"))?;
+            tx.commit().await.map_err(self.query_error("commit replay link"))?;
+        });
+        match self.replay_link(investigation_id).await? {
+            Some(l) if l.replay_of == replay_of && l.snapshot_hash == snapshot_hash => Ok(l),
+            Some(l) => Err(GovernanceError::Conflict(format!(
+                "investigation {investigation_id} is already a replay of {}; links never change",
+                l.replay_of
+            ))),
+            None => Err(GovernanceError::NotFound {
+                what: "investigation",
+                id: investigation_id.to_owned(),
+            }),
+        }
+    }
+
+    /// What `investigation_id` is a replay of, if it is one.
+    pub async fn replay_link(
+        &self,
+        investigation_id: &str,
+    ) -> Result<Option<ReplayLink>, StoreError> {
+        let row: Option<ReplayRow> = with_pool!(self, pool => {
+            sqlx::query_as(SELECT_REPLAY)
+                .bind(investigation_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(self.query_error("get replay link"))?
+        });
+        Ok(row.map(replay_from_row))
+    }
+
+    /// Every replay of an investigation, oldest first.
+    pub async fn list_replays(&self, replay_of: &str) -> Result<Vec<ReplayLink>, StoreError> {
+        let rows: Vec<ReplayRow> = with_pool!(self, pool => {
+            sqlx::query_as(LIST_REPLAYS)
+                .bind(replay_of)
+                .fetch_all(pool)
+                .await
+                .map_err(self.query_error("list replays"))?
+        });
+        Ok(rows.into_iter().map(replay_from_row).collect())
+    }
+
     /// Ids of every incident with at least one verdict.
     pub async fn judged_incidents(&self) -> Result<Vec<String>, StoreError> {
         Ok(with_pool!(self, pool => {
@@ -532,6 +655,19 @@ impl Store {
                 .map_err(self.query_error("list incident verdicts"))?
         });
         rows.into_iter().map(verdict_from_row).collect()
+    }
+}
+
+type ReplayRow = (String, String, String, String);
+
+fn replay_from_row(
+    (investigation_id, replay_of, snapshot_hash, created_at): ReplayRow,
+) -> ReplayLink {
+    ReplayLink {
+        investigation_id,
+        replay_of,
+        snapshot_hash,
+        created_at,
     }
 }
 

@@ -87,7 +87,9 @@ pub(crate) fn tokenize(line: &str, max_tokens: usize) -> Tokens<'_> {
         // that it lines up with the non-empty form (`(<*>)`).
         let raw = &line[start..word_start];
         // After a word (`init()`) it is a call, not a value, and stays literal.
+        // (A pair needs two bytes: most runs are one space, and searching costs.)
         if toks.len() + 2 < max_tokens
+            && raw.len() >= 2
             && let Some(o) = ["()", "[]", "{}"].iter().filter_map(|p| raw.find(p)).min()
             && (o > 0 && raw[..o].ends_with(char::is_whitespace))
         {

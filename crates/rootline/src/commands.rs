@@ -343,6 +343,9 @@ fn parse_time_arg(name: &str, value: &str) -> Result<DateTime<Utc>> {
 
 async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitCode> {
     let store = open_store(settings).await?;
+    if let Some(id) = &args.replay {
+        return crate::replay_cli::replay(settings, &store, &args, id).await;
+    }
     let scratch = tempfile::tempdir()?;
     let (mut report, logs) = if let Some(bundle_dir) = &args.bundle {
         let bundle = Bundle::load(bundle_dir)?;
@@ -400,7 +403,7 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
                 .await?;
         (report, logs)
     };
-    if args.llm || args.dry_run {
+    let context = if args.llm || args.dry_run {
         let run = llm_run(settings, &args)?;
         if args.dry_run {
             let payload =
@@ -413,16 +416,24 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             println!("{}", serde_json::to_string_pretty(&payload)?);
             return Ok(ExitCode::SUCCESS);
         }
-        rootline_agent::add_hypotheses(&mut report, logs, &run).await;
-    }
-    store.save_investigation(&report).await?;
+        rootline_agent::add_hypotheses(&mut report, logs, &run).await
+    } else {
+        crate::replay_cli::offline_context(settings, &report, logs).await?
+    };
+    crate::replay_cli::persist(&store, &mut report, &context).await?;
     print_report(&report, args.format)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The model settings: the [llm] section of the config, overridden by flags.
-fn llm_run(settings: &Settings, args: &InvestigateArgs) -> Result<rootline_agent::LlmRun> {
+pub(crate) fn llm_run(
+    settings: &Settings,
+    args: &InvestigateArgs,
+) -> Result<rootline_agent::LlmRun> {
     let mut config = settings.llm.clone();
+    if let Some(d) = &args.prompts_dir {
+        config.prompts_dir = Some(d.clone());
+    }
     if let Some(u) = &args.llm_base_url {
         config.base_url = Some(u.clone());
     }
@@ -448,13 +459,8 @@ fn llm_run(settings: &Settings, args: &InvestigateArgs) -> Result<rootline_agent
     })
 }
 
-/// Ingests a bundle into a fresh scratch index and investigates it.
-pub async fn investigate_bundle(bundle: &Bundle) -> Result<Report> {
-    let scratch = tempfile::tempdir()?;
-    investigate_bundle_in(bundle, scratch.path()).await
-}
-
-/// Like [`investigate_bundle`], keeping the scratch index in `scratch` for later steps.
+/// Ingests a bundle into a fresh scratch index in `scratch` (kept for later steps: the model,
+/// the evidence snapshot) and investigates it.
 async fn investigate_bundle_in(bundle: &Bundle, scratch: &Path) -> Result<Report> {
     let (report, summary) =
         rootline_agent::investigate_bundle(bundle, scratch, EngineConfig::default())
@@ -469,7 +475,7 @@ async fn investigate_bundle_in(bundle: &Bundle, scratch: &Path) -> Result<Report
     Ok(report)
 }
 
-fn print_report(report: &Report, format: Format) -> Result<()> {
+pub(crate) fn print_report(report: &Report, format: Format) -> Result<()> {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(report)?),
         Format::Markdown => print!("{}", rootline_agent::render_markdown(report)),
@@ -492,10 +498,13 @@ async fn demo(settings: &Settings, args: DemoArgs) -> Result<ExitCode> {
     let dir = args.bundle.clone().unwrap_or_else(demo_bundle_dir);
     let bundle = Bundle::load(&dir)?;
     let started = std::time::Instant::now();
-    let report = investigate_bundle(&bundle).await?;
+    let scratch = tempfile::tempdir()?;
+    let mut report = investigate_bundle_in(&bundle, scratch.path()).await?;
     let elapsed = started.elapsed();
+    let logs = open_index(&scratch.path().join("index"))?;
+    let context = crate::replay_cli::offline_context(settings, &report, logs).await?;
     let store = open_store(settings).await?;
-    store.save_investigation(&report).await?;
+    crate::replay_cli::persist(&store, &mut report, &context).await?;
     print_report(&report, args.format)?;
     if args.format == Format::Text {
         println!(

@@ -5,6 +5,7 @@ mod changes_cli;
 mod commands;
 mod config;
 mod live_ingest;
+mod replay_cli;
 
 use std::path::PathBuf;
 
@@ -195,6 +196,20 @@ pub struct InvestigateArgs {
     /// Replay the model exchange from this cassette file (no network).
     #[arg(long)]
     pub replay_cassette: Option<PathBuf>,
+    /// Prompt templates directory, overriding [llm] prompts_dir (the highest version of each
+    /// prompt in it is used).
+    #[arg(long)]
+    pub prompts_dir: Option<PathBuf>,
+    /// Re-run the model step of a stored investigation on its frozen evidence snapshot (no
+    /// index, no re-ingest), store it as a new investigation linked to this one, and print what
+    /// changed. Needs --llm (with --llm-model / --llm-base-url / --prompts-dir for the new
+    /// run); without it nothing is re-run and the stored report is shown.
+    #[arg(
+        long,
+        value_name = "INVESTIGATION_ID",
+        conflicts_with_all = ["bundle", "title", "start", "end", "alert", "services"]
+    )]
+    pub replay: Option<String>,
 }
 
 #[derive(Args, Debug)]
