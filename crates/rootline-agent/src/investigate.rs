@@ -167,7 +167,8 @@ fn investigate_blocking(
         baseline_records,
         graph: graph.as_ref(),
     };
-    let signals = rank(findings, &context, config);
+    let mut signals = rank(findings, &context, config);
+    name_single_instances(&mut signals.candidates, &window);
     let mut services: Vec<&str> = window.iter().map(|s| s.service.as_str()).collect();
     services.sort_unstable();
     services.dedup();
@@ -202,6 +203,23 @@ fn investigate_blocking(
         rejected_hypotheses: vec![],
         llm: None,
     })
+}
+
+/// A candidate whose evidence names no pod or host (trace and change findings are per service)
+/// still has one when all the example records of its service in the window came from one host.
+fn name_single_instances(candidates: &mut [rootline_core::Candidate], window: &[TemplateStat]) {
+    let mut hosts: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for s in window {
+        let set = hosts.entry(s.service.as_str()).or_default();
+        set.extend(s.hosts.iter().map(String::as_str));
+    }
+    for c in candidates.iter_mut().filter(|c| c.instances.is_empty()) {
+        if let Some(set) = hosts.get(c.entity.as_str())
+            && set.len() == 1
+        {
+            c.instances = set.iter().map(|h| h.to_string()).collect();
+        }
+    }
 }
 
 /// Templates merge as the miner learns, so records ingested early may carry an id that has since
@@ -249,4 +267,62 @@ fn canonical_stats(
         }
     }
     merged.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rootline_core::{Candidate, FaultType, Level};
+
+    fn stat(service: &str, hosts: &[&str]) -> TemplateStat {
+        TemplateStat {
+            service: service.into(),
+            template_id: Some(1),
+            count: 1,
+            errors: 0,
+            warnings: 0,
+            worst_level: Level::Info,
+            first_ns: 0,
+            last_ns: 0,
+            examples: vec![],
+            sample: String::new(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        }
+    }
+
+    fn candidate(entity: &str, instances: &[&str]) -> Candidate {
+        Candidate {
+            entity: entity.into(),
+            fault_type: FaultType::NetworkDelay,
+            score: 1.0,
+            evidence: vec![],
+            why: String::new(),
+            score_by_signal: Default::default(),
+            instances: instances.iter().map(|h| h.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_service_seen_on_one_host_names_it_and_only_then() {
+        let window = [
+            stat("route", &["route-7f9-abc"]),
+            stat("route", &["route-7f9-abc"]),
+            stat("api", &["api-1", "api-2"]),
+        ];
+        let mut c = [
+            candidate("route", &[]),
+            candidate("api", &[]),
+            candidate("db", &[]),
+            candidate("web", &["web-3"]),
+        ];
+        name_single_instances(&mut c, &window);
+        assert_eq!(c[0].instances, ["route-7f9-abc"]);
+        assert!(c[1].instances.is_empty(), "two hosts: no guess");
+        assert!(c[2].instances.is_empty(), "no records: no guess");
+        assert_eq!(
+            c[3].instances,
+            ["web-3"],
+            "evidence's own instances are kept"
+        );
+    }
 }
