@@ -8,7 +8,7 @@ use rootline_index::{IndexError, LogIndex};
 use rootline_ingest::{FileReader, Item, Rejected, SourceError};
 
 /// Commit at least this often so memory stays bounded on huge files.
-const COMMIT_EVERY: u64 = 200_000;
+pub(crate) const COMMIT_EVERY: u64 = 200_000;
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -231,7 +231,7 @@ fn parse_and_mine(
             let sent = match item {
                 Ok(Item::Record(mut r)) => {
                     let first_line = r.message.lines().next().unwrap_or("");
-                    r.template_id = Some(miner.add(&r.service, first_line).id.0);
+                    r.template_id = Some(miner.add_id(&r.service, first_line).0);
                     batch.push(r);
                     since_commit += 1;
                     if batch.len() == BATCH || since_commit >= COMMIT_EVERY {

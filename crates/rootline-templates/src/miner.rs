@@ -420,6 +420,16 @@ impl TemplateMiner {
 
     /// Assigns `line` of `service` to a template, creating or generalising one as needed.
     pub fn add(&mut self, service: &str, line: &str) -> MatchResult {
+        self.add_with(service, line, true)
+    }
+
+    /// [`TemplateMiner::add`] for callers that need only the id (ingest): the same template,
+    /// without copying the variables of the line.
+    pub fn add_id(&mut self, service: &str, line: &str) -> TemplateId {
+        self.add_with(service, line, false).id
+    }
+
+    fn add_with(&mut self, service: &str, line: &str, collect: bool) -> MatchResult {
         let (toks, tail, sig) = self.prepare(line);
         let (join, near) = match self
             .services
@@ -442,14 +452,18 @@ impl TemplateMiner {
                         *pre = (!p.is_empty() && p == var_prefix(c)).then(|| p.into());
                         *w = None;
                         changed = true;
-                        variables.push(tok.text.to_string());
+                        if collect {
+                            variables.push(tok.text.to_string());
+                        }
                     }
                     None => {
                         if pre.as_deref().is_some_and(|p| p != var_prefix(tok.text)) {
                             *pre = None;
                             changed = true;
                         }
-                        variables.push(tok.text.to_string());
+                        if collect {
+                            variables.push(tok.text.to_string());
+                        }
                     }
                 }
             }

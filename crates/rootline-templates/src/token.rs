@@ -90,7 +90,10 @@ pub(crate) fn tokenize(line: &str, max_tokens: usize) -> Tokens<'_> {
         // (A pair needs two bytes: most runs are one space, and searching costs.)
         if toks.len() + 2 < max_tokens
             && raw.len() >= 2
-            && let Some(o) = ["()", "[]", "{}"].iter().filter_map(|p| raw.find(p)).min()
+            && let Some(o) = raw
+                .as_bytes()
+                .windows(2)
+                .position(|w| matches!(w, b"()" | b"[]" | b"{}"))
             && (o > 0 && raw[..o].ends_with(char::is_whitespace))
         {
             push_sep(&mut sep, &raw[..=o]);
@@ -143,15 +146,23 @@ pub(crate) fn tokenize(line: &str, max_tokens: usize) -> Tokens<'_> {
         if let Some(mac_end) = mac_at(bytes, word_start) {
             end = mac_end;
         }
-        let ws_end = line[word_start..]
-            .find(char::is_whitespace)
-            .map_or(line.len(), |o| word_start + o);
+        // Only paths and IPs need it: searching every word for it is quadratic on long runs
+        // without whitespace (JSON bodies).
+        let ws_end = || {
+            line[word_start..]
+                .find(char::is_whitespace)
+                .map_or(line.len(), |o| word_start + o)
+        };
         // A path with a query string is one value, `=` and `:` inside it included.
-        if bytes[word_start] == b'/' && line[word_start..ws_end].contains('?') {
-            end = ws_end;
+        if bytes[word_start] == b'/' {
+            let ws_end = ws_end();
+            if line[word_start..ws_end].contains('?') {
+                end = ws_end;
+            }
         }
         // A comma-joined list of IPv4 addresses is one value.
         if is_ipv4(&line[word_start..end]) {
+            let ws_end = ws_end();
             while end < ws_end && bytes[end] == b',' {
                 let next = line[end + 1..ws_end]
                     .find(|c: char| is_delim(c))
