@@ -77,6 +77,28 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
+/// Opens the tantivy index in `dir`, creating it (and the directory) when missing. Each of the
+/// three indexes lives in a directory of its own.
+pub(crate) fn open_dir(dir: &Path, schema: Schema) -> Result<Index, IndexError> {
+    let open_err = |message: String| IndexError::Open {
+        path: dir.display().to_string(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+    let directory =
+        tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
+    Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))
+}
+
+/// A reader that sees a commit only once `reload()` is called; the writers reload it right after
+/// each commit.
+pub(crate) fn manual_reader(index: &Index) -> Result<IndexReader, IndexError> {
+    Ok(index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?)
+}
+
 pub struct LogIndex {
     index: Index,
     reader: IndexReader,
@@ -86,20 +108,9 @@ pub struct LogIndex {
 impl LogIndex {
     /// Opens the index in `dir`, creating it (and the directory) when missing.
     pub fn open(dir: &Path) -> Result<LogIndex, IndexError> {
-        let open_err = |message: String| IndexError::Open {
-            path: dir.display().to_string(),
-            message,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         let (schema, fields) = schema();
-        let directory =
-            tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
-        let index =
-            Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let index = open_dir(dir, schema)?;
+        let reader = manual_reader(&index)?;
         Ok(LogIndex {
             index,
             reader,
@@ -111,10 +122,7 @@ impl LogIndex {
     pub fn in_memory() -> Result<LogIndex, IndexError> {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = manual_reader(&index)?;
         Ok(LogIndex {
             index,
             reader,

@@ -33,8 +33,8 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema};
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
-    TantivyDocument, Term,
+    DocId, Index, IndexReader, IndexWriter, Score, SegmentOrdinal, SegmentReader, TantivyDocument,
+    Term,
 };
 
 use crate::IndexError;
@@ -103,16 +103,8 @@ impl MetricIndex {
     /// Opens the metric index in `dir`, creating it (and the directory) when missing. Use a
     /// directory of its own, not the log index's.
     pub fn open(dir: &Path) -> Result<MetricIndex, IndexError> {
-        let open_err = |message: String| IndexError::Open {
-            path: dir.display().to_string(),
-            message,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         let (schema, fields) = schema();
-        let directory =
-            tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
-        let index =
-            Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))?;
+        let index = crate::open_dir(dir, schema)?;
         MetricIndex::from_index(index, fields)
     }
 
@@ -123,10 +115,7 @@ impl MetricIndex {
     }
 
     fn from_index(index: Index, fields: Fields) -> Result<MetricIndex, IndexError> {
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = crate::manual_reader(&index)?;
         Ok(MetricIndex {
             index,
             reader,

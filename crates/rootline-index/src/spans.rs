@@ -20,8 +20,8 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
-    SegmentReader, TantivyDocument, Term, doc,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, Score, SegmentOrdinal, SegmentReader,
+    TantivyDocument, Term, doc,
 };
 
 use crate::IndexError;
@@ -92,16 +92,8 @@ pub struct SpanIndex {
 impl SpanIndex {
     /// Opens the span index in `dir`, creating it (and the directory) when missing.
     pub fn open(dir: &Path) -> Result<SpanIndex, IndexError> {
-        let open_err = |message: String| IndexError::Open {
-            path: dir.display().to_string(),
-            message,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         let (schema, fields) = schema();
-        let directory =
-            tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
-        let index =
-            Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))?;
+        let index = crate::open_dir(dir, schema)?;
         Self::with_index(index, fields)
     }
 
@@ -112,10 +104,7 @@ impl SpanIndex {
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<SpanIndex, IndexError> {
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = crate::manual_reader(&index)?;
         Ok(SpanIndex {
             reader,
             index,
