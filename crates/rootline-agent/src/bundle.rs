@@ -9,8 +9,14 @@
 //!   traces/         span files (CSV, OTLP JSON), optional
 //!   changes/        change events (JSON lines), optional
 //!   configs/        config files (YAML/Kubernetes, JSON, TOML, INI, .env), versioned, optional
+//!   topology.json   the system's declared topology (calls, instance → service, → host), optional
 //!   truth.json      optional ground truth; never opened by an investigation
 //! ```
+//!
+//! `topology.json` is a [`Topology`]: caller → callee edges between services, and which service
+//! and host each instance or pod belongs to. It joins the call graph traces show, so that the
+//! ranking can tell a caller's symptoms from its callee's fault even when a bundle has no spans
+//! and the alerts name pods rather than services.
 //!
 //! Config versions: `configs/<source>` is a version of the config `<source>` (its path under
 //! `configs/`) with no known time, and `configs/<source>@<time>` (RFC 3339 such as
@@ -23,6 +29,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rootline_core::observation::Topology;
 use rootline_core::{ChangeEvent, Incident};
 
 pub const INCIDENT_FILE: &str = "incident.json";
@@ -31,6 +38,7 @@ pub const METRICS_DIR: &str = "metrics";
 pub const TRACES_DIR: &str = "traces";
 pub const CHANGES_DIR: &str = "changes";
 pub const CONFIGS_DIR: &str = "configs";
+pub const TOPOLOGY_FILE: &str = "topology.json";
 pub const TRUTH_FILE: &str = "truth.json";
 
 #[derive(Debug, Clone)]
@@ -43,6 +51,8 @@ pub struct Bundle {
     pub trace_files: Vec<PathBuf>,
     pub change_files: Vec<PathBuf>,
     pub config_files: Vec<PathBuf>,
+    /// The declared topology, when the bundle has a `topology.json`.
+    pub topology: Option<Topology>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +99,7 @@ impl Bundle {
             trace_files: list(TRACES_DIR, false)?,
             change_files: list(CHANGES_DIR, false)?,
             config_files: list(CONFIGS_DIR, false)?,
+            topology: load_topology(&root.join(TOPOLOGY_FILE))?,
         })
     }
 
@@ -99,6 +110,26 @@ impl Bundle {
             .to_string_lossy()
             .into_owned()
     }
+}
+
+/// Reads a topology file ([`Topology`] as JSON); `None` when there is no such file.
+pub fn load_topology(path: &Path) -> Result<Option<Topology>, BundleError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(BundleError::Read {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+        }
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| BundleError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("not a topology (calls, services, hosts): {e}"),
+        })
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -186,6 +217,7 @@ pub async fn investigate_bundle(
             changes.extend(config_changes(bundle)?);
             changes
         },
+        topology: bundle.topology.clone(),
     };
     let report = crate::investigate(sources, templates, bundle.incident.clone(), config).await?;
     Ok((report, summary))

@@ -49,6 +49,9 @@ pub struct Sources {
     pub metrics: Option<Arc<MetricIndex>>,
     /// Deploys, flag flips, config changes around the incident (from the store or a bundle).
     pub changes: Vec<ChangeEvent>,
+    /// The system's declared topology (a bundle's `topology.json`): joins the traced call graph
+    /// and names each pod's service for the ranking.
+    pub topology: Option<rootline_core::observation::Topology>,
 }
 
 /// The thresholds of every signal. One configuration for every dataset.
@@ -139,6 +142,11 @@ fn investigate_blocking(
         let mut g = win.graph.clone();
         g.merge(&base.graph);
         graph = Some(g);
+    }
+    if let Some(topology) = &sources.topology {
+        graph
+            .get_or_insert_with(rootline_core::ServiceGraph::default)
+            .add_topology(topology);
     }
     if let Some(metrics) = &sources.metrics {
         let window = metrics.series((start, end), None)?;
@@ -258,9 +266,15 @@ fn canonical_stats(
                         m.examples.push(e);
                     }
                 }
-                for h in s.hosts {
-                    if !m.hosts.contains(&h) {
-                        m.hosts.push(h);
+                for (into, from) in [
+                    (&mut m.hosts, s.hosts),
+                    (&mut m.modules, s.modules),
+                    (&mut m.frames, s.frames),
+                ] {
+                    for x in from {
+                        if !into.contains(&x) {
+                            into.push(x);
+                        }
                     }
                 }
             }
@@ -287,6 +301,8 @@ mod tests {
             examples: vec![],
             sample: String::new(),
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            modules: vec![],
+            frames: vec![],
         }
     }
 
@@ -299,6 +315,7 @@ mod tests {
             why: String::new(),
             score_by_signal: Default::default(),
             instances: instances.iter().map(|h| h.to_string()).collect(),
+            modules: vec![],
         }
     }
 

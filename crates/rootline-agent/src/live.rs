@@ -157,6 +157,7 @@ mod tests {
             message: message.into(),
             template_id: None,
             trace_id: None,
+            module: None,
             provenance,
         }
     }

@@ -84,6 +84,10 @@ pub fn render_text(report: &Report) -> String {
         if !c.instances.is_empty() {
             let _ = writeln!(out, "    seen on: {}", c.instances.join(", "));
         }
+        if !c.modules.is_empty() {
+            let shown: Vec<&str> = c.modules.iter().take(3).map(String::as_str).collect();
+            let _ = writeln!(out, "    in code: {}", shown.join(", "));
+        }
         for id in c.evidence.iter().take(3) {
             if let Some(e) = evidence(report, id) {
                 let _ = writeln!(out, "    [{}] {}", e.id, e.summary);

@@ -59,4 +59,8 @@ pub struct Evidence {
     /// series labels), when known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<String>,
+    /// Code modules of `entity` this points at, most implicated first: the innermost frames of
+    /// the service's own code in a stack trace, then the loggers that wrote the lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
 }

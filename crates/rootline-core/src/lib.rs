@@ -4,6 +4,7 @@
 //! or any model provider. Every other crate depends on it; it depends on none of them.
 
 pub mod evidence;
+pub mod frames;
 pub mod incident;
 pub mod observation;
 pub mod record;
@@ -14,6 +15,7 @@ pub mod time;
 pub mod trace_stats;
 
 pub use evidence::{Evidence, EvidenceKind};
+pub use frames::{own_code_root, stack_frame_modules};
 pub use incident::{Incident, IncidentError, TimeWindow};
 pub use observation::{
     ChangeEvent, ChangeKind, MetricPoint, ServiceGraph, Span, SpanStatus, series_key,

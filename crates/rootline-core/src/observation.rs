@@ -94,6 +94,13 @@ pub struct ChangeEvent {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceGraph {
     pub edges: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Entity (instance, pod, process) → the service it belongs to, from a [`Topology`]: alerts
+    /// name pods while the edges join services.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, String>,
+    /// Entity (instance, pod, service, datastore) → the host it runs on, from a [`Topology`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, String>,
 }
 
 impl ServiceGraph {
@@ -109,13 +116,54 @@ impl ServiceGraph {
             .or_default() += calls;
     }
 
-    /// Adds every edge of `other` (call counts add up).
+    /// Adds every edge of `other` (call counts add up) and its memberships (those already known
+    /// are kept).
     pub fn merge(&mut self, other: &ServiceGraph) {
         for (caller, callees) in &other.edges {
             for (callee, calls) in callees {
                 self.add_call(caller, callee, *calls);
             }
         }
+        for (entity, service) in &other.members {
+            self.members
+                .entry(entity.clone())
+                .or_insert_with(|| service.clone());
+        }
+        for (entity, host) in &other.hosts {
+            self.hosts
+                .entry(entity.clone())
+                .or_insert_with(|| host.clone());
+        }
+    }
+
+    /// Adds a topology's calls (one call each: a declared edge, not an observed count) and its
+    /// memberships.
+    pub fn add_topology(&mut self, topology: &Topology) {
+        let mut g = ServiceGraph::default();
+        for (caller, callees) in &topology.calls {
+            for callee in callees {
+                g.add_call(caller, callee, 1);
+            }
+        }
+        g.members = topology.services.clone();
+        g.hosts = topology.hosts.clone();
+        self.merge(&g);
+    }
+
+    /// The service `entity` belongs to: its membership when known, else the entity itself (a
+    /// service name, or an entity the topology does not know).
+    pub fn service_of<'a>(&'a self, entity: &'a str) -> &'a str {
+        self.members.get(entity).map_or(entity, String::as_str)
+    }
+
+    /// The host `entity` runs on, when known.
+    pub fn host_of(&self, entity: &str) -> Option<&str> {
+        self.hosts.get(entity).map(String::as_str)
+    }
+
+    /// Whether the graph knows anything: edges or memberships.
+    pub fn is_empty(&self) -> bool {
+        self.edges.is_empty() && self.members.is_empty() && self.hosts.is_empty()
     }
 
     pub fn callees<'a>(&'a self, caller: &str) -> impl Iterator<Item = &'a String> + 'a {
@@ -137,6 +185,43 @@ impl ServiceGraph {
     }
 }
 
+/// A system's declared topology, as a bundle's `topology.json` holds it (dataset-neutral; the
+/// importers convert a dataset's own graph into it). Every part is optional:
+///
+/// ```json
+/// {
+///   "calls":    {"frontend": ["cart", "checkout"], "cart": ["redis-cart"]},
+///   "services": {"frontend-0": "frontend", "cart-1": "cart"},
+///   "hosts":    {"frontend-0": "node-5", "cart-1": "node-6", "redis-cart": "node-6"}
+/// }
+/// ```
+///
+/// `calls` are caller → callee edges between services (a datastore or cache a service uses is a
+/// callee too); `services` maps an instance, pod or process to its service; `hosts` maps an
+/// instance, pod or service to the host (node, VM) it runs on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topology {
+    #[serde(default)]
+    pub calls: BTreeMap<String, BTreeSet<String>>,
+    #[serde(default)]
+    pub services: BTreeMap<String, String>,
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
+}
+
+impl Topology {
+    pub fn add_call(&mut self, caller: &str, callee: &str) {
+        self.calls
+            .entry(caller.to_string())
+            .or_default()
+            .insert(callee.to_string());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty() && self.services.is_empty() && self.hosts.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +237,38 @@ mod tests {
         assert_eq!(g.edges["orders"]["db"], 3);
         assert_eq!(g.callers("db").collect::<Vec<_>>(), vec!["orders"]);
         assert_eq!(g.services().len(), 3);
+    }
+
+    #[test]
+    fn topology_joins_pods_to_services_and_hosts() {
+        let topology: Topology = serde_json::from_str(
+            r#"{"calls": {"frontend": ["cart"], "cart": ["cart", "redis"]},
+                "services": {"frontend-0": "frontend", "cart-1": "cart"},
+                "hosts": {"cart-1": "node-6"}}"#,
+        )
+        .unwrap();
+        let mut g = ServiceGraph::default();
+        g.add_call("frontend", "cart", 40);
+        g.add_topology(&topology);
+        assert_eq!(
+            g.edges["frontend"]["cart"], 41,
+            "declared edges add one call"
+        );
+        assert_eq!(g.callees("cart").collect::<Vec<_>>(), vec!["redis"]);
+        assert_eq!(g.service_of("cart-1"), "cart");
+        assert_eq!(g.service_of("cart"), "cart");
+        assert_eq!(g.service_of("unknown-pod"), "unknown-pod");
+        assert_eq!(g.host_of("cart-1"), Some("node-6"));
+        assert_eq!(g.host_of("frontend-0"), None);
+        // A trace-only graph serialises as before (no empty membership maps).
+        let mut traced = ServiceGraph::default();
+        traced.add_call("a", "b", 1);
+        assert_eq!(
+            serde_json::to_string(&traced).unwrap(),
+            r#"{"edges":{"a":{"b":1}}}"#
+        );
+        let empty: Topology = serde_json::from_str("{}").unwrap();
+        assert!(empty.is_empty());
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub struct LogRecord {
     /// Filled by the template miner; `None` until then.
     pub template_id: Option<u64>,
     pub trace_id: Option<String>,
+    /// The code module or logger that wrote the line (Python logger, Java class), when the
+    /// format names it: the finer entity a fault is traced to within a service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     pub provenance: Provenance,
 }
 

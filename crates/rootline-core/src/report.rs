@@ -53,6 +53,9 @@ pub struct Candidate {
     /// The entity's pods, hosts or processes its evidence was seen on, most implicated first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<String>,
+    /// The entity's code modules its evidence points at, most implicated first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
 }
 
 /// What the investigation concluded overall.

@@ -24,4 +24,11 @@ pub struct TemplateStat {
     /// Distinct hosts (pods, instances) of the examples.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// Distinct modules (loggers) of the examples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
+    /// Code modules named by stack frames in the examples, innermost first
+    /// ([`crate::frames::stack_frame_modules`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<String>,
 }

@@ -36,6 +36,7 @@ pub fn rank_by_error_count(bundle: &Bundle) -> Result<Vec<Ranked>, SourceError> 
             score: n as f64,
             fault_type: String::new(),
             instance: None,
+            modules: vec![],
         })
         .collect();
     // Stable sort keeps the name order (from the BTreeMap) among equal counts.

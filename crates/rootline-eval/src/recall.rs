@@ -260,6 +260,7 @@ mod tests {
             summary: format!("{entity}: {kind:?} {}", "x".repeat(200)),
             examples: examples.iter().map(|s| s.to_string()).collect(),
             instances: vec![],
+            modules: vec![],
         }
     }
 
@@ -293,6 +294,7 @@ mod tests {
                 why: String::new(),
                 score_by_signal: Default::default(),
                 instances: vec![],
+                modules: vec![],
             });
         }
         // The culprit: one item on the service, one on its pod, one metric on the pod.
@@ -325,6 +327,7 @@ mod tests {
             why: String::new(),
             score_by_signal: Default::default(),
             instances: vec![],
+            modules: vec![],
         });
         (evidence, candidates)
     }

@@ -20,10 +20,13 @@ pub struct Ranked {
     /// rootline fault type (snake case); empty for the naive ranker.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fault_type: String,
-    /// The candidate's most implicated pod, host or process, when known (its name at pod and
-    /// module level).
+    /// The candidate's most implicated pod, host or process, when known (its name at pod
+    /// level).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// The candidate's most implicated code modules, up to three.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
 }
 
 /// The result of one bundle.
@@ -70,9 +73,15 @@ impl CaseResult {
     }
 }
 
-/// `ranked` names each candidate at service and entity level; `instances` names it at pod and
-/// module level (its most implicated pod, host or process, else its entity).
-fn ranks_for(truth: &Truth, ranked: &[&str], instances: &[&str]) -> BTreeMap<Level, Option<usize>> {
+/// `ranked` names each candidate at service and entity level; `instances` names it at pod level
+/// (its most implicated pod, host or process, else its entity); `modules` is the module ranking
+/// (see [`module_ranking`]).
+fn ranks_for(
+    truth: &Truth,
+    ranked: &[&str],
+    instances: &[&str],
+    modules: &[&str],
+) -> BTreeMap<Level, Option<usize>> {
     if truth.no_fault {
         return BTreeMap::new();
     }
@@ -81,12 +90,25 @@ fn ranks_for(truth: &Truth, ranked: &[&str], instances: &[&str]) -> BTreeMap<Lev
         .filter(|l| truth.target(*l).is_some())
         .map(|l| {
             let names = match l {
-                Level::Pod | Level::Module => instances,
+                Level::Pod => instances,
+                Level::Module => modules,
                 Level::Service | Level::Entity => ranked,
             };
             (l, truth.rank(l, names.iter().copied()))
         })
         .collect()
+}
+
+/// The module ranking: each candidate's modules in order, candidates best first, each module
+/// once. The engine first decides which service, then where in its code.
+fn module_ranking(report: &Report) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for m in report.candidates.iter().flat_map(|c| &c.modules) {
+        if !out.contains(&m.as_str()) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// Scores a finished investigation. `naive` is the naive ranking, best first.
@@ -108,12 +130,13 @@ pub fn score_case(
         .iter()
         .map(|c| c.instances.first().unwrap_or(&c.entity).as_str())
         .collect();
+    let modules = module_ranking(report);
     let naive_entities: Vec<&str> = naive.iter().map(|r| r.entity.as_str()).collect();
     let (mut ranks, mut naive_ranks) = (BTreeMap::new(), BTreeMap::new());
     let (mut fault_type_top1, mut fault_type_at_truth, mut control_correct) = (None, None, None);
     if let Some(t) = &truth {
-        ranks = ranks_for(t, &entities, &instances);
-        naive_ranks = ranks_for(t, &naive_entities, &naive_entities);
+        ranks = ranks_for(t, &entities, &instances, &modules);
+        naive_ranks = ranks_for(t, &naive_entities, &naive_entities, &naive_entities);
         if t.no_fault {
             control_correct = Some(matches!(
                 report.outcome,
@@ -127,8 +150,9 @@ pub fn score_case(
                     .and_then(|c| t.fault_type_matches(c.fault_type.as_str()))
                     .unwrap_or(false),
             );
-            // The candidate that matches at the most specific level it matches at.
-            let hit = [Level::Module, Level::Pod, Level::Entity, Level::Service]
+            // The candidate that matches at the most specific level it matches at (module ranks
+            // count modules, not candidates).
+            let hit = [Level::Pod, Level::Entity, Level::Service]
                 .into_iter()
                 .find_map(|l| ranks.get(&l).copied().flatten());
             fault_type_at_truth = hit.map(|r| {
@@ -155,6 +179,7 @@ pub fn score_case(
             score: c.score,
             fault_type: c.fault_type.as_str().to_string(),
             instance: c.instances.first().cloned(),
+            modules: c.modules.iter().take(3).cloned().collect(),
         })
         .collect();
     CaseResult {
@@ -191,7 +216,7 @@ pub fn failed_case(
     let empty: Vec<&str> = vec![];
     let ranks = truth
         .as_ref()
-        .map(|t| ranks_for(t, &empty, &empty))
+        .map(|t| ranks_for(t, &empty, &empty, &empty))
         .unwrap_or_default();
     let control_correct = truth.as_ref().filter(|t| t.no_fault).map(|_| false);
     let fault_type_top1 = truth

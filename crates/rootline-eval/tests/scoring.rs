@@ -34,6 +34,7 @@ fn report(outcome: Outcome, candidates: &[(&str, FaultType, f64)]) -> Report {
                 why: String::new(),
                 score_by_signal: Default::default(),
                 instances: vec![],
+                modules: vec![],
             })
             .collect(),
         evidence: vec![],
@@ -56,6 +57,7 @@ fn naive(entities: &[&str]) -> Vec<Ranked> {
             score: (10 - i) as f64,
             fault_type: String::new(),
             instance: None,
+            modules: vec![],
         })
         .collect()
 }
@@ -250,4 +252,25 @@ fn fault_type_at_truth_falls_back_to_the_level_that_matched() {
     assert_eq!(c.fault_type_top1, Some(false));
     assert_eq!(c.committed_correct, Some(false));
     assert_eq!(c.source, "unlabelled");
+}
+
+#[test]
+fn module_rank_walks_candidates_modules_in_order() {
+    use FaultType::*;
+    let mut r = report(
+        Outcome::InsufficientEvidence,
+        &[("nova", Exception, 9.0), ("cinder", Exception, 4.0)],
+    );
+    r.candidates[0].modules = vec!["nova.compute.manager".into(), "nova.rpc".into()];
+    r.candidates[1].modules = vec!["nova.rpc".into(), "cinder.image.image_utils".into()];
+    let t = truth(
+        r#"{"source":"openstack","root_cause_service":"cinder",
+            "root_cause_module":"cinder.image.image_utils"}"#,
+    );
+    let c = score_case("a".into(), &r, Some(t), naive(&["cinder"]), 1.0, 10);
+    assert_eq!(c.ranks.get(&Level::Service), Some(&Some(2)));
+    // nova.compute.manager, nova.rpc (once), cinder.image.image_utils.
+    assert_eq!(c.ranks.get(&Level::Module), Some(&Some(3)));
+    assert_eq!(c.naive_ranks.get(&Level::Module), Some(&None));
+    assert_eq!(c.top[1].modules, ["nova.rpc", "cinder.image.image_utils"]);
 }

@@ -4,9 +4,11 @@
 //! Inputs per fault: its alerts as JSON-lines events, one file per modality under `logs/`
 //! (`time`, `service` = the alerting entity as the dataset names it: instance, pod, node or
 //! service; `level` = error for failed calls (HTTP 4xx/5xx) and for log lines logged at error,
-//! warn for every other alert; `msg` = the alert text). The system's `*-KG.json` topology is
-//! copied to `topology.json` for later use. `label.csv` (entity, type and, for GAIA, the
-//! injection record) goes to `truth.json` only.
+//! warn for every other alert; `msg` = the alert text). The system's `*-KG.json` knowledge graph
+//! becomes the bundle's `topology.json` in rootline's own format ([`Topology`]): `control_flow`
+//! and `data_flow` edges are calls, `instance_of` gives each instance or pod its service,
+//! `hosted_on` its host. `label.csv` (entity, type and, for GAIA, the injection record) goes to
+//! `truth.json` only.
 //!
 //! Windows: the incident window is the span of the fault's own alerts. Upstream extracted alerts
 //! only inside fault windows, so there is no quiet period to compare with; the baseline is the
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use rootline_core::observation::Topology;
 use rootline_core::{Incident, Level, TimeWindow};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -315,6 +318,37 @@ fn entity_services(kg: &Value) -> BTreeMap<String, String> {
     map
 }
 
+/// The dataset's knowledge graph (`nodes`, `edges` with `source`, `target`, `label`) as a
+/// rootline topology. Requests flow along `control_flow` (service → service) and `data_flow`
+/// (service → database or cache); `registers_with` (service → coordination manager) is left out:
+/// registration is not on the request path, so a slow coordinator does not explain a service's
+/// alerts. The inverse labels (`has_instance`, `hosts`, `discovers`) add nothing.
+pub fn topology_from_kg(kg: &Value) -> Topology {
+    let mut topology = Topology::default();
+    for e in kg["edges"].as_array().into_iter().flatten() {
+        let (Some(source), Some(target)) = (e["source"].as_str(), e["target"].as_str()) else {
+            continue;
+        };
+        match e["label"].as_str() {
+            Some("control_flow" | "data_flow") if source != target => {
+                topology.add_call(source, target)
+            }
+            Some("instance_of") => {
+                topology
+                    .services
+                    .insert(source.to_string(), target.to_string());
+            }
+            Some("hosted_on") => {
+                topology
+                    .hosts
+                    .insert(source.to_string(), target.to_string());
+            }
+            _ => {}
+        }
+    }
+    topology
+}
+
 fn node_type<'a>(kg: &'a Value, id: &str) -> Option<&'a str> {
     kg["nodes"]
         .as_array()?
@@ -358,6 +392,7 @@ fn import_system(
     let kg_path = dir.join(format!("{}-KG.json", system.dir));
     let kg = read_json(&kg_path).unwrap_or(Value::Null);
     let services = entity_services(&kg);
+    let topology = serde_json::to_value(topology_from_kg(&kg)).map_err(|e| io_err(&kg_path, e))?;
     let mut alerts = read_alerts(dir, summary)?;
 
     // Each fault's window: its alerts' span, or the labelled window when it has no alerts.
@@ -447,7 +482,7 @@ fn import_system(
             &serde_json::to_value(&incident).map_err(|e| io_err(&bundle, e))?,
         )?;
         if !kg.is_null() {
-            write_json(&bundle.join("topology.json"), &kg)?;
+            write_json(&bundle.join("topology.json"), &topology)?;
         }
         let entity = label.fault_entity.trim();
         let root_cause_service = services.get(entity).cloned().or_else(|| {
@@ -526,6 +561,83 @@ mod tests {
             parse_log_alert("2022-03-20 08:42:51.000 | DB saved on disk").unwrap();
         assert_eq!((level, msg.as_str()), ("warn", "DB saved on disk"));
         assert!(parse_log_alert("no time | x").is_none());
+    }
+
+    #[test]
+    fn knowledge_graph_becomes_a_topology() {
+        let kg = json!({
+            "nodes": [
+                {"id": "frontend", "type": "Service"},
+                {"id": "cart", "type": "Service"},
+                {"id": "cart-1", "type": "Service_Instance"},
+                {"id": "redis-cart", "type": "Cache"},
+                {"id": "node-6", "type": "Host"},
+                {"id": "zookeeper", "type": "Coordination_Manager"},
+            ],
+            "edges": [
+                {"source": "frontend", "target": "cart", "label": "control_flow"},
+                {"source": "cart", "target": "cart", "label": "control_flow"},
+                {"source": "cart", "target": "redis-cart", "label": "data_flow"},
+                {"source": "cart-1", "target": "cart", "label": "instance_of"},
+                {"source": "cart", "target": "cart-1", "label": "has_instance"},
+                {"source": "cart-1", "target": "node-6", "label": "hosted_on"},
+                {"source": "node-6", "target": "cart-1", "label": "hosts"},
+                {"source": "cart", "target": "zookeeper", "label": "registers_with"},
+                {"source": "frontend", "label": "control_flow"},
+            ],
+        });
+        let t = topology_from_kg(&kg);
+        let calls: Vec<(&str, Vec<&str>)> = t
+            .calls
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            calls,
+            vec![("cart", vec!["redis-cart"]), ("frontend", vec!["cart"])]
+        );
+        assert_eq!(t.services.get("cart-1").map(String::as_str), Some("cart"));
+        assert_eq!(t.services.len(), 1);
+        assert_eq!(t.hosts.get("cart-1").map(String::as_str), Some("node-6"));
+        assert_eq!(t.hosts.len(), 1);
+        assert!(topology_from_kg(&Value::Null).is_empty());
+    }
+
+    /// The real knowledge graphs: every instance named in a label has a service, and the entry
+    /// service calls something.
+    #[test]
+    fn real_knowledge_graphs_convert() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/datasets/rca_alerts_gaia_openrca");
+        if !root.exists() {
+            eprintln!("skipping: {} is absent", root.display());
+            return;
+        }
+        for (dir, instance, service, host) in [
+            ("MicroSS", "webservice1", "webservice", Some("host1")),
+            (
+                "Online-Boutique-cloudbed-1",
+                "cartservice-1",
+                "cartservice",
+                Some("node-6"),
+            ),
+        ] {
+            let kg = read_json(&root.join(dir).join(format!("{dir}-KG.json"))).unwrap();
+            let t = topology_from_kg(&kg);
+            assert_eq!(t.services.get(instance).map(String::as_str), Some(service));
+            assert_eq!(t.hosts.get(instance).map(String::as_str), host);
+            assert!(
+                t.calls.get("frontend").is_some_and(|c| !c.is_empty()),
+                "{dir}: {:?}",
+                t.calls
+            );
+            assert!(
+                t.calls
+                    .values()
+                    .flatten()
+                    .all(|callee| callee != "zookeeper")
+            );
+        }
     }
 
     #[test]

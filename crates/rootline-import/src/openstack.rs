@@ -17,8 +17,11 @@
 //!
 //! Windows: the incident starts [`LOOKBACK_SECS`] before the workload's first failure symptom
 //! (first line of its `*.err.log.gz`) and runs to the end of the test's logs; the baseline is the
-//! same test from its first record up to the incident start (at least [`MIN_BASELINE_SECS`]).
-//! Control tests (no failure) have no symptom: their window is the second half of the test.
+//! same test from its first record up to the incident start (at least [`MIN_BASELINE_SECS`]),
+//! plus a known-good reference run: the test nearest in time whose workload reported no error,
+//! whose logs are written as `logs/<service>/<process>.reference.jsonl.gz` with their own time
+//! range as a second baseline window. Control tests (no failure) have no symptom: their window
+//! is the second half of the test.
 //! Ground truth goes to `truth.json` only; ids and titles are neutral.
 
 use std::fs::File;
@@ -40,6 +43,8 @@ use crate::{ImportError, ImportSummary, io_err};
 pub const LOOKBACK_SECS: i64 = 180;
 /// The baseline (start of the test up to the window) is never shorter than this.
 pub const MIN_BASELINE_SECS: i64 = 60;
+/// Known-good runs tried, nearest first, to find one that did not overlap the test in time.
+const MAX_REFERENCE_TRIES: usize = 3;
 /// Joined continuation lines stop growing a record's message past this many bytes.
 const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
@@ -96,6 +101,7 @@ pub fn import(
     let f = File::open(&cases_path).map_err(|e| io_err(&cases_path, e))?;
     let mut summary = ImportSummary::default();
     let mut found = false;
+    let mut cases: Vec<(usize, Case)> = Vec::new();
     for (i, line) in BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| io_err(&cases_path, e))?;
         if line.trim().is_empty() {
@@ -106,11 +112,18 @@ pub fn import(
             line: i as u64 + 1,
             message: e.to_string(),
         })?;
+        cases.push((i, case));
+    }
+    for (k, (i, case)) in cases.iter().enumerate() {
         if only_case.is_some_and(|c| c != case.case_id) {
             continue;
         }
         found = true;
-        import_case(src, out, &case, i, &mut summary)?;
+        let references: Vec<&Case> = reference_runs(&cases, k)
+            .into_iter()
+            .map(|r| &cases[r].1)
+            .collect();
+        import_case(src, out, case, *i, &references, &mut summary)?;
     }
     if let (Some(c), false) = (only_case, found) {
         return Err(ImportError::NoSuchCase(c.to_string()));
@@ -173,6 +186,73 @@ fn inputs(src: &Path, case: &Case) -> Vec<Input> {
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+/// The known-good runs to compare case `k` with, nearest in time first: tests whose workload
+/// reported no error (no `*.err.log.gz`; empty files were dropped upstream). What an SRE does
+/// with a batch job: compare with the last run that passed. Only observable facts choose them
+/// (file names and whether the workload's error stream is empty), never the labels.
+fn reference_runs(cases: &[(usize, Case)], k: usize) -> Vec<usize> {
+    let epoch_of = |case: &Case| workload_epoch(&inputs(Path::new(""), case));
+    let passed = |case: &Case| {
+        !case
+            .files
+            .iter()
+            .any(|f| f.contains(WORKLOAD_DIR) && f.ends_with(".err.log.gz"))
+    };
+    let Some(own) = epoch_of(&cases[k].1) else {
+        return vec![];
+    };
+    let mut near: Vec<(i64, usize)> = cases
+        .iter()
+        .enumerate()
+        .filter(|(j, (_, c))| *j != k && passed(c))
+        .filter_map(|(j, (_, c))| epoch_of(c).map(|e| ((e - own).abs(), j)))
+        .collect();
+    near.sort_unstable();
+    near.into_iter().map(|(_, j)| j).collect()
+}
+
+/// One test's logs, parsed, with the log clock's offset from UTC.
+struct Run {
+    inputs: Vec<Input>,
+    parsed: Vec<Vec<Line>>,
+    epoch: Option<i64>,
+    offset_ns: i64,
+}
+
+fn read_run(src: &Path, case: &Case, summary: &mut ImportSummary) -> Result<Run, ImportError> {
+    let inputs = inputs(src, case);
+    if inputs.is_empty() {
+        return Err(io_err(
+            &src.join(&case.case_id),
+            "the case has no log files",
+        ));
+    }
+    let epoch = workload_epoch(&inputs);
+    let mut parsed = Vec::with_capacity(inputs.len());
+    for input in &inputs {
+        parsed.push(read_input(&input.path, summary)?);
+    }
+    // The log clock is local time; the workload file name carries the UTC epoch of its start,
+    // which is within a minute of its first line. Round the difference to whole hours.
+    let offset_ns = epoch
+        .and_then(|e| {
+            let first = inputs
+                .iter()
+                .zip(&parsed)
+                .filter(|(i, _)| i.workload && i.process == "out")
+                .find_map(|(_, recs)| recs.first())?;
+            let diff_s = first.local_ns / 1_000_000_000 - e;
+            Some(((diff_s as f64 / 3600.0).round() as i64) * 3600 * 1_000_000_000)
+        })
+        .unwrap_or(0);
+    Ok(Run {
+        inputs,
+        parsed,
+        epoch,
+        offset_ns,
+    })
 }
 
 /// The epoch in the workload file name (`openstack_demo_workload-1530320225.out.log.gz`).
@@ -306,39 +386,21 @@ fn import_case(
     out: &Path,
     case: &Case,
     index: usize,
+    references: &[&Case],
     summary: &mut ImportSummary,
 ) -> Result<(), ImportError> {
-    let inputs = inputs(src, case);
-    if inputs.is_empty() {
-        return Err(io_err(
-            &src.join(&case.case_id),
-            "the case has no log files",
-        ));
-    }
-    let epoch = workload_epoch(&inputs);
+    let Run {
+        inputs,
+        parsed,
+        epoch,
+        offset_ns,
+    } = read_run(src, case, summary)?;
     let bundle_id = match epoch {
         Some(e) => format!("openstack-{e}"),
         None => format!("openstack-case-{index:03}"),
     };
     let dir = out.join(&bundle_id);
     let logs = dir.join("logs");
-    let mut parsed = Vec::with_capacity(inputs.len());
-    for input in &inputs {
-        parsed.push(read_input(&input.path, summary)?);
-    }
-    // The log clock is local time; the workload file name carries the UTC epoch of its start,
-    // which is within a minute of its first line. Round the difference to whole hours.
-    let offset_ns = epoch
-        .and_then(|e| {
-            let first = inputs
-                .iter()
-                .zip(&parsed)
-                .filter(|(i, _)| i.workload && i.process == "out")
-                .find_map(|(_, recs)| recs.first())?;
-            let diff_s = first.local_ns / 1_000_000_000 - e;
-            Some(((diff_s as f64 / 3600.0).round() as i64) * 3600 * 1_000_000_000)
-        })
-        .unwrap_or(0);
 
     let mut span: Option<(i64, i64)> = None;
     let mut symptom: Option<i64> = None;
@@ -379,6 +441,38 @@ fn import_case(
             start: ns_to_dt(first_ns),
             end: start,
         });
+    }
+    // The nearest known-good run that did not run at the same time joins the baseline: the
+    // same workload steps, so a step that merely did not run before the window no longer looks
+    // new.
+    for reference in references.iter().take(MAX_REFERENCE_TRIES) {
+        let run = read_run(src, reference, &mut ImportSummary::default())?;
+        let Some((a, b)) = run
+            .inputs
+            .iter()
+            .zip(&run.parsed)
+            .flat_map(|(_, recs)| recs.iter().map(|r| r.local_ns - run.offset_ns))
+            .fold(None, |span: Option<(i64, i64)>, ns| {
+                Some(span.map_or((ns, ns), |(a, b)| (a.min(ns), b.max(ns))))
+            })
+        else {
+            continue;
+        };
+        if !(b < first_ns || a > end_ns) {
+            continue;
+        }
+        for (input, recs) in run.inputs.iter().zip(&run.parsed) {
+            let sub = logs.join(&input.service);
+            std::fs::create_dir_all(&sub).map_err(|e| io_err(&sub, e))?;
+            let path = sub.join(format!("{}.reference.jsonl.gz", input.process));
+            write_records(&path, input, recs, run.offset_ns)?;
+            summary.records += recs.len() as u64;
+        }
+        baseline_windows.push(TimeWindow {
+            start: ns_to_dt(a),
+            end: ns_to_dt(b + sec),
+        });
+        break;
     }
     let incident = Incident {
         id: bundle_id.clone(),
@@ -454,6 +548,45 @@ mod tests {
         assert_eq!(w.message, "Assertion results: FAILURE_SSH");
         assert!(parse_line("| Field | Value |").is_none());
         assert!(parse_line("  <uuid>83a9</uuid>").is_none());
+    }
+
+    fn case(id: &str, epoch: i64, failed: bool) -> (usize, Case) {
+        let wl = format!("cases/{id}/round_1/foreground_wl/openstack_demo_workload-{epoch}");
+        let mut files = vec![format!("{wl}.out.log.gz")];
+        if failed {
+            files.push(format!("{wl}.err.log.gz"));
+        }
+        let case = Case {
+            case_id: id.into(),
+            injected_subsystem: "nova".into(),
+            test: id.into(),
+            fault_type: String::new(),
+            root_cause_component: None,
+            root_cause_module: None,
+            root_cause_class: None,
+            root_cause_function: None,
+            failure_round_1: failed,
+            assertion_round_1: None,
+            api_error_round_1: None,
+            files,
+        };
+        (0, case)
+    }
+
+    #[test]
+    fn reference_run_is_the_nearest_run_that_passed() {
+        let cases = vec![
+            case("a", 1_000, true),
+            case("b", 1_500, false),
+            case("c", 5_000, true),
+            case("d", 4_000, false),
+            case("e", 9_000, false),
+        ];
+        assert_eq!(reference_runs(&cases, 0), [1, 3, 4]);
+        assert_eq!(reference_runs(&cases, 2), [3, 1, 4]);
+        // A passing run is never its own reference.
+        assert_eq!(reference_runs(&cases, 4), [3, 1]);
+        assert!(reference_runs(&cases[..1], 0).is_empty());
     }
 
     #[test]

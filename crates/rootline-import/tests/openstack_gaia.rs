@@ -73,12 +73,29 @@ fn openstack_failure_case() {
         incident.start.to_rfc3339(),
         "2018-06-30T01:04:01.932460+00:00"
     );
-    assert_eq!(incident.baseline_windows.len(), 1);
+    assert_eq!(incident.baseline_windows.len(), 2);
     assert_eq!(
         incident.baseline_windows[0].start.to_rfc3339(),
         "2018-06-30T00:57:04.695+00:00"
     );
     assert_eq!(incident.baseline_windows[0].end, incident.start);
+    // The second baseline is a known-good run of the same workload at another time, written
+    // next to the case's own logs.
+    let (start, end) = incident.window_ns();
+    let reference = &incident.baseline_windows[1];
+    let (rs, re) = (
+        reference.start.timestamp_nanos_opt().unwrap(),
+        reference.end.timestamp_nanos_opt().unwrap(),
+    );
+    assert!(re < start || rs > end, "{reference:?}");
+    let mut files = Vec::new();
+    all_files(&bundle.join("logs"), &mut files);
+    assert!(
+        files.iter().any(|f| f
+            .to_string_lossy()
+            .ends_with("nova-compute.reference.jsonl.gz")),
+        "{files:?}"
+    );
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("truth.json")).unwrap()).unwrap();
     assert_eq!(truth["root_cause_service"], "nova");
@@ -136,7 +153,8 @@ fn openstack_control_case_and_all_cases() {
         incident.validate().unwrap();
         let (s, e) = incident.window_ns();
         assert!(e > s);
-        assert_eq!(incident.baseline_windows.len(), 1, "{}", b.display());
+        // The test's own start, and a known-good reference run.
+        assert_eq!(incident.baseline_windows.len(), 2, "{}", b.display());
         let truth: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(b.join("truth.json")).unwrap()).unwrap();
         if truth["no_fault"] == true {

@@ -48,23 +48,67 @@ struct Fields {
     source: Field,
     line: Field,
     trace_id: Field,
+    /// `None` in indexes written before the field existed: their records have no module.
+    module: Option<Field>,
 }
 
-fn schema() -> (Schema, Fields) {
+fn schema() -> Schema {
     let mut b = Schema::builder();
-    let fields = Fields {
-        evidence_id: b.add_text_field("evidence_id", STRING | STORED),
-        ts: b.add_i64_field("ts", INDEXED | FAST | STORED),
-        service: b.add_text_field("service", STRING | FAST | STORED),
-        host: b.add_text_field("host", STRING | STORED),
-        level: b.add_text_field("level", STRING | FAST | STORED),
-        message: b.add_text_field("message", TEXT | STORED),
-        template_id: b.add_u64_field("template_id", INDEXED | FAST | STORED),
-        source: b.add_text_field("source", STRING | STORED),
-        line: b.add_u64_field("line", STORED),
-        trace_id: b.add_text_field("trace_id", STRING | STORED),
+    b.add_text_field("evidence_id", STRING | STORED);
+    b.add_i64_field("ts", INDEXED | FAST | STORED);
+    b.add_text_field("service", STRING | FAST | STORED);
+    b.add_text_field("host", STRING | STORED);
+    b.add_text_field("level", STRING | FAST | STORED);
+    b.add_text_field("message", TEXT | STORED);
+    b.add_u64_field("template_id", INDEXED | FAST | STORED);
+    b.add_text_field("source", STRING | STORED);
+    b.add_u64_field("line", STORED);
+    b.add_text_field("trace_id", STRING | STORED);
+    b.add_text_field("module", STRING | STORED);
+    b.build()
+}
+
+/// The fields of an index's own schema, looked up by name, so that an index written by an
+/// older version (without the newer optional fields) still opens.
+fn fields_of(schema: &Schema, path: &Path) -> Result<Fields, IndexError> {
+    let required = |name: &str| {
+        schema.get_field(name).map_err(|_| IndexError::Open {
+            path: path.display().to_string(),
+            message: format!("the index has no field {name:?}: it is not a rootline log index"),
+        })
     };
-    (b.build(), fields)
+    Ok(Fields {
+        evidence_id: required("evidence_id")?,
+        ts: required("ts")?,
+        service: required("service")?,
+        host: required("host")?,
+        level: required("level")?,
+        message: required("message")?,
+        template_id: required("template_id")?,
+        source: required("source")?,
+        line: required("line")?,
+        trace_id: required("trace_id")?,
+        module: schema.get_field("module").ok(),
+    })
+}
+
+/// Opens the log index in `dir` with the schema it was written with, or creates it with the
+/// current one. Unlike [`open_dir`], an index from an older version (fewer optional fields) is
+/// not an error.
+fn open_log_dir(dir: &Path) -> Result<Index, IndexError> {
+    let open_err = |message: String| IndexError::Open {
+        path: dir.display().to_string(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+    let directory =
+        tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
+    if Index::exists(&directory).map_err(|e| open_err(e.to_string()))? {
+        Index::open(directory).map_err(|e| open_err(e.to_string()))
+    } else {
+        Index::create(directory, schema(), tantivy::IndexSettings::default())
+            .map_err(|e| open_err(e.to_string()))
+    }
 }
 
 /// A filter over the index; empty fields match everything.
@@ -99,6 +143,9 @@ pub(crate) fn manual_reader(index: &Index) -> Result<IndexReader, IndexError> {
         .try_into()?)
 }
 
+/// Records read per template to rebuild a stack trace written one frame per record.
+const MAX_FRAME_RECORDS: usize = 64;
+
 pub struct LogIndex {
     index: Index,
     reader: IndexReader,
@@ -108,8 +155,8 @@ pub struct LogIndex {
 impl LogIndex {
     /// Opens the index in `dir`, creating it (and the directory) when missing.
     pub fn open(dir: &Path) -> Result<LogIndex, IndexError> {
-        let (schema, fields) = schema();
-        let index = open_dir(dir, schema)?;
+        let index = open_log_dir(dir)?;
+        let fields = fields_of(&index.schema(), dir)?;
         let reader = manual_reader(&index)?;
         Ok(LogIndex {
             index,
@@ -120,8 +167,8 @@ impl LogIndex {
 
     /// An in-memory index, for tests and benchmarks.
     pub fn in_memory() -> Result<LogIndex, IndexError> {
-        let (schema, fields) = schema();
-        let index = Index::create_in_ram(schema);
+        let index = Index::create_in_ram(schema());
+        let fields = fields_of(&index.schema(), Path::new(":memory:"))?;
         let reader = manual_reader(&index)?;
         Ok(LogIndex {
             index,
@@ -197,6 +244,8 @@ impl LogIndex {
             let mut examples = Vec::with_capacity(acc.examples.len());
             let mut sample = String::new();
             let mut hosts: Vec<String> = Vec::new();
+            let mut modules: Vec<String> = Vec::new();
+            let mut frames: Vec<String> = Vec::new();
             // Index order is not time order across segments: report the earliest examples.
             let mut docs: Vec<LogRecord> = Vec::with_capacity(acc.examples.len());
             for address in &acc.examples {
@@ -213,7 +262,23 @@ impl LogIndex {
                 {
                     hosts.push(h);
                 }
+                if let Some(m) = r.module
+                    && !modules.contains(&m)
+                {
+                    modules.push(m);
+                }
+                for m in rootline_core::stack_frame_modules(&r.message) {
+                    if !frames.contains(&m) {
+                        frames.push(m);
+                    }
+                }
                 examples.push(r.evidence_id);
+            }
+            if !frames.is_empty()
+                && acc.count > acc.examples.len() as u64
+                && let Some(id) = template_id
+            {
+                frames = self.frames_of_template(filter, &service, id)?;
             }
             out.push(TemplateStat {
                 service,
@@ -227,6 +292,8 @@ impl LogIndex {
                 examples,
                 sample,
                 hosts,
+                modules,
+                frames,
             });
         }
         out.sort_by(|a, b| {
@@ -236,6 +303,56 @@ impl LogIndex {
                 .then_with(|| a.template_id.cmp(&b.template_id))
         });
         Ok(out)
+    }
+
+    /// The stack-frame modules of up to [`MAX_FRAME_RECORDS`] records of one (service,
+    /// template), innermost first. Loggers that write each frame as a record of its own (oslo.log)
+    /// spread one trace over many records of one template: read in file order, they are the
+    /// trace again.
+    fn frames_of_template(
+        &self,
+        filter: &Filter,
+        service: &str,
+        template_id: u64,
+    ) -> Result<Vec<String>, IndexError> {
+        let f = self.fields;
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, self.query(filter)?),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.service, service),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(f.template_id, template_id),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let searcher = self.reader.searcher();
+        // A set has no order: sort, so the same records are read on every run.
+        let mut addresses: Vec<_> = searcher
+            .search(&query, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addresses.sort();
+        let mut records: Vec<LogRecord> = Vec::new();
+        for address in addresses.into_iter().take(MAX_FRAME_RECORDS) {
+            records.push(self.to_record(&searcher.doc(address)?)?);
+        }
+        records.sort_by(|a, b| {
+            (&a.provenance.source, a.provenance.line, a.ts_ns).cmp(&(
+                &b.provenance.source,
+                b.provenance.line,
+                b.ts_ns,
+            ))
+        });
+        let text: Vec<&str> = records.iter().map(|r| r.message.as_str()).collect();
+        Ok(rootline_core::stack_frame_modules(&text.join("\n")))
     }
 
     pub fn get(&self, evidence_id: &str) -> Result<Option<LogRecord>, IndexError> {
@@ -308,6 +425,7 @@ impl LogIndex {
             message: text(f.message).unwrap_or_default(),
             template_id: get_u64(f.template_id),
             trace_id: text(f.trace_id),
+            module: f.module.and_then(text),
             provenance: Provenance {
                 source: text(f.source).unwrap_or_default(),
                 line: get_u64(f.line).unwrap_or(0),
@@ -350,6 +468,9 @@ impl LogWriter<'_> {
         }
         if let Some(t) = &r.trace_id {
             d.add_text(f.trace_id, t);
+        }
+        if let (Some(field), Some(m)) = (f.module, &r.module) {
+            d.add_text(field, m);
         }
         if let Some(t) = r.template_id {
             d.add_u64(f.template_id, t);
@@ -396,6 +517,7 @@ mod tests {
             message: message.into(),
             template_id: Some(7),
             trace_id: None,
+            module: None,
             provenance: Provenance {
                 source: "a.log".into(),
                 line: ts as u64,
@@ -518,5 +640,112 @@ mod tests {
             index.count(&bad),
             Err(IndexError::BadQuery { .. })
         ));
+    }
+
+    #[test]
+    fn module_and_frames_reach_template_stats() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut w = index.writer().unwrap();
+        let mut r = record(
+            "log-1",
+            10,
+            "cinder",
+            Level::Error,
+            "Failed to copy image\nTraceback (most recent call last):\n  File \"/usr/lib/python2.7/site-packages/cinder/volume/manager.py\", line 5, in copy\n  File \"/usr/lib/python2.7/site-packages/cinder/image/image_utils.py\", line 285, in fetch\nValueError: bad",
+        );
+        r.module = Some("cinder.volume.manager".into());
+        w.add(&r).unwrap();
+        w.commit().unwrap();
+        assert_eq!(index.get("log-1").unwrap().unwrap().module, r.module);
+        let stats = index.template_stats(&Filter::default(), 3).unwrap();
+        assert_eq!(stats[0].modules, ["cinder.volume.manager"]);
+        assert_eq!(
+            stats[0].frames,
+            ["cinder.image.image_utils", "cinder.volume.manager"]
+        );
+    }
+
+    /// An index written before the `module` field existed still opens, reads and takes new
+    /// records (without their module).
+    #[test]
+    fn index_without_module_field_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut b = Schema::builder();
+            let evidence_id = b.add_text_field("evidence_id", STRING | STORED);
+            let ts = b.add_i64_field("ts", INDEXED | FAST | STORED);
+            let service = b.add_text_field("service", STRING | FAST | STORED);
+            b.add_text_field("host", STRING | STORED);
+            let level = b.add_text_field("level", STRING | FAST | STORED);
+            let message = b.add_text_field("message", TEXT | STORED);
+            b.add_u64_field("template_id", INDEXED | FAST | STORED);
+            b.add_text_field("source", STRING | STORED);
+            b.add_u64_field("line", STORED);
+            b.add_text_field("trace_id", STRING | STORED);
+            let old = Index::create_in_dir(dir.path(), b.build()).unwrap();
+            let mut w: IndexWriter = old.writer(15_000_000).unwrap();
+            w.add_document(doc!(
+                evidence_id => "log-old",
+                ts => 5_i64,
+                service => "api",
+                level => "info",
+                message => "written by an older version",
+            ))
+            .unwrap();
+            w.commit().unwrap();
+        }
+        let index = LogIndex::open(dir.path()).unwrap();
+        let old = index.get("log-old").unwrap().expect("old record readable");
+        assert_eq!(old.message, "written by an older version");
+        assert_eq!(old.module, None);
+        let mut w = index.writer().unwrap();
+        let mut r = record("log-new", 6, "api", Level::Info, "new record");
+        r.module = Some("api.handlers".into());
+        w.add(&r).unwrap();
+        w.commit().unwrap();
+        assert_eq!(index.count(&Filter::default()).unwrap(), 2);
+        assert_eq!(index.get("log-new").unwrap().unwrap().module, None);
+    }
+
+    /// oslo.log writes each traceback line as a record of its own; the frame lines share one
+    /// template. Read in file order they are the trace again, innermost frame first.
+    #[test]
+    fn a_trace_written_one_frame_per_record_is_reassembled() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut w = index.writer().unwrap();
+        let frames = [
+            "oslo_messaging/rpc/server.py",
+            "cinder/volume/manager.py",
+            "cinder/volume/flows/manager/create_volume.py",
+            "cinder/image/image_utils.py",
+            "oslo_concurrency/processutils.py",
+        ];
+        for (line, path) in frames.iter().enumerate() {
+            let mut r = record(
+                &format!("log-f{line}"),
+                // One timestamp for the whole trace, as oslo.log writes it.
+                100,
+                "cinder",
+                Level::Error,
+                &format!("  File \"/usr/lib/python2.7/site-packages/{path}\", line {line}, in f"),
+            );
+            r.provenance.line = 10 + line as u64;
+            r.template_id = Some(42);
+            w.add(&r).unwrap();
+        }
+        w.commit().unwrap();
+        // Two examples are kept, yet every frame of the trace is read.
+        let stats = index.template_stats(&Filter::default(), 2).unwrap();
+        assert_eq!(stats[0].examples.len(), 2);
+        assert_eq!(
+            stats[0].frames,
+            [
+                "oslo_concurrency.processutils",
+                "cinder.image.image_utils",
+                "cinder.volume.flows.manager.create_volume",
+                "cinder.volume.manager",
+                "oslo_messaging.rpc.server",
+            ]
+        );
     }
 }

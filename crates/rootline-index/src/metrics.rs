@@ -16,10 +16,12 @@
 //! time-series store needs a few bytes), fine at the scale of incident investigations (millions
 //! of points), not for long-term monitoring retention, which stays in Prometheus.
 //!
-//! Schema: `point_id` (indexed bytes, the upsert key: hash of the series key and `ts`), `series`
-//! and `entity` (strings, indexed and fast), `name` (fast string), `labels` (JSON text, fast
-//! and stored), `ts` (i64, indexed and fast), `value` (f64, fast). Reads never load stored documents: every value comes from the
-//! fast-field columns, and strings are resolved once per series, not per point.
+//! Schema: `series` and `entity` (strings, indexed and fast), `name` (fast string), `labels`
+//! (JSON text, fast), `ts` (i64, indexed and fast), `value` (f64, fast). A point is keyed by
+//! (`series`, `ts`): upserts delete by those two terms. Nothing is stored: every value is read
+//! from the fast-field columns, and strings are resolved once per series, not per point. No
+//! field is unique per point: a per-point term (the `point_id` of indexes written before) costs
+//! a term dictionary as large as the data at every commit. Such older indexes still open.
 //!
 //! Threading: blocking, like the log index; async callers use `spawn_blocking`.
 
@@ -31,7 +33,7 @@ use rootline_core::{MetricPoint, Series};
 use tantivy::collector::{Collector, Count, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema};
 use tantivy::{
     DocId, Index, IndexReader, IndexWriter, Score, SegmentOrdinal, SegmentReader, TantivyDocument,
     Term,
@@ -41,7 +43,6 @@ use crate::IndexError;
 
 #[derive(Clone, Copy)]
 struct Fields {
-    point_id: Field,
     series: Field,
     name: Field,
     entity: Field,
@@ -50,23 +51,42 @@ struct Fields {
     value: Field,
 }
 
-fn schema() -> (Schema, Fields) {
+fn schema() -> Schema {
     let mut b = Schema::builder();
-    let fields = Fields {
-        point_id: b.add_bytes_field("point_id", INDEXED),
-        series: b.add_text_field("series", STRING | FAST),
-        name: b.add_text_field("name", FAST),
-        entity: b.add_text_field("entity", STRING | FAST),
-        labels: b.add_text_field("labels", FAST | STORED),
-        ts: b.add_i64_field("ts", INDEXED | FAST),
-        value: b.add_f64_field("value", FAST),
-    };
-    (b.build(), fields)
+    b.add_text_field("series", STRING | FAST);
+    b.add_text_field("name", FAST);
+    b.add_text_field("entity", STRING | FAST);
+    b.add_text_field("labels", FAST);
+    b.add_i64_field("ts", INDEXED | FAST);
+    b.add_f64_field("value", FAST);
+    b.build()
 }
 
-/// The upsert key: FNV-1a of the series key, then the timestamp, as 16 bytes. A string term
-/// per point would make the term dictionary as large as the data; this keeps it compact (a
-/// series-hash collision only matters for two series at the very same nanosecond).
+impl Fields {
+    /// The fields of an index's own schema, by name.
+    fn of(schema: &Schema, dir: &str) -> Result<Fields, IndexError> {
+        let field = |name: &str| {
+            schema.get_field(name).map_err(|_| IndexError::Open {
+                path: dir.to_string(),
+                message: format!(
+                    "the index has no field {name:?}: it is not a rootline metric index"
+                ),
+            })
+        };
+        Ok(Fields {
+            series: field("series")?,
+            name: field("name")?,
+            entity: field("entity")?,
+            labels: field("labels")?,
+            ts: field("ts")?,
+            value: field("value")?,
+        })
+    }
+}
+
+/// A point's identity within a flush: FNV-1a of the series key, then the timestamp. Never
+/// indexed; a series-hash collision only makes a flush treat two series' points at the very same
+/// nanosecond as one (deletes themselves name the exact series).
 fn point_id(series: &str, ts_ns: i64) -> u128 {
     compose_id(series_hash(series), ts_ns)
 }
@@ -103,14 +123,15 @@ impl MetricIndex {
     /// Opens the metric index in `dir`, creating it (and the directory) when missing. Use a
     /// directory of its own, not the log index's.
     pub fn open(dir: &Path) -> Result<MetricIndex, IndexError> {
-        let (schema, fields) = schema();
-        let index = crate::open_dir(dir, schema)?;
+        let index = crate::spans::open_keeping_schema(dir, schema())?;
+        let fields = Fields::of(&index.schema(), &dir.display().to_string())?;
         MetricIndex::from_index(index, fields)
     }
 
     /// An in-memory metric index, for tests and benchmarks.
     pub fn in_memory() -> Result<MetricIndex, IndexError> {
-        let (schema, fields) = schema();
+        let schema = schema();
+        let fields = Fields::of(&schema, "(memory)")?;
         MetricIndex::from_index(Index::create_in_ram(schema), fields)
     }
 
@@ -125,7 +146,9 @@ impl MetricIndex {
 
     /// The single writer. Points become visible (and durable) at [`MetricWriter::commit`].
     pub fn writer(&self) -> Result<MetricWriter<'_>, IndexError> {
-        let writer = self.index.writer(64_000_000)?;
+        let writer = self
+            .index
+            .writer_with_options(crate::spans::writer_options(64_000_000))?;
         Ok(MetricWriter {
             owner: self,
             writer,
@@ -133,6 +156,7 @@ impl MetricIndex {
             buffer: Vec::new(),
             flush_points: FLUSH_POINTS,
             added: HashMap::new(),
+            last_labels: None,
         })
     }
 
@@ -259,6 +283,9 @@ pub struct MetricWriter<'a> {
     flush_points: usize,
     /// Per series hash, the ts range handed to tantivy since the last commit.
     added: HashMap<u64, (i64, i64)>,
+    /// The previous point's labels with their JSON text and series-key suffix: consecutive
+    /// points mostly share labels (a wide CSV row is one label set, many metrics).
+    last_labels: Option<(BTreeMap<String, String>, String, String)>,
 }
 
 struct Buffered {
@@ -281,18 +308,27 @@ impl MetricWriter<'_> {
     /// Adds (or replaces) the point of `p`'s series at `p.ts_ns`.
     pub fn add(&mut self, p: &MetricPoint) -> Result<(), IndexError> {
         let f = self.owner.fields;
-        let series = p.series_key();
+        if self
+            .last_labels
+            .as_ref()
+            .is_none_or(|(l, _, _)| *l != p.labels)
+        {
+            let json = serde_json::to_string(&p.labels).unwrap_or_default();
+            // `series_key` of an empty name is exactly the part a name is followed by.
+            let suffix = rootline_core::series_key("", &p.labels);
+            self.last_labels = Some((p.labels.clone(), json, suffix));
+        }
+        let (_, labels, suffix) = self.last_labels.as_ref().expect("set above");
+        let series = format!("{}{suffix}", p.name);
         let id = point_id(&series, p.ts_ns);
-        let mut d = TantivyDocument::new();
-        d.add_bytes(f.point_id, &id.to_be_bytes());
+        let mut d = TantivyDocument::with_capacity(series.len() + labels.len() + 64);
         d.add_text(f.series, &series);
         d.add_text(f.name, &p.name);
         if let Some(e) = &p.entity {
             d.add_text(f.entity, e);
         }
         if !p.labels.is_empty() {
-            let labels = serde_json::to_string(&p.labels).unwrap_or_default();
-            d.add_text(f.labels, &labels);
+            d.add_text(f.labels, labels);
         }
         d.add_i64(f.ts, p.ts_ns);
         d.add_f64(f.value, p.value);
@@ -352,6 +388,8 @@ impl MetricWriter<'_> {
         }
         let f = self.owner.fields;
         let mut range_deleted: HashSet<u64> = HashSet::new();
+        // Per series, the timestamps of points that need a delete of their own.
+        let mut point_deletes: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
         for b in &buffer {
             let h = hash_of(b.id);
             let Some(e) = by_series.get(&h) else { continue };
@@ -362,13 +400,7 @@ impl MetricWriter<'_> {
             if e.covered > 0 && e.uncovered == 0 && !added_overlaps {
                 if range_deleted.insert(h) {
                     let query = BooleanQuery::new(vec![
-                        (
-                            Occur::Must,
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(f.series, &b.series),
-                                IndexRecordOption::Basic,
-                            )) as Box<dyn Query>,
-                        ),
+                        (Occur::Must, series_term_query(f, &b.series)),
                         (
                             Occur::Must,
                             Box::new(RangeQuery::new(
@@ -386,9 +418,17 @@ impl MetricWriter<'_> {
                         .get(&h)
                         .is_some_and(|(lo, hi)| (*lo..=*hi).contains(&b.ts)))
             {
-                self.writer
-                    .delete_term(Term::from_field_bytes(f.point_id, &b.id.to_be_bytes()));
+                point_deletes.entry(&b.series).or_default().push(b.ts);
             }
+        }
+        // One delete per series for its points: (series, ts ∈ set) names exactly those points.
+        for (series, stamps) in point_deletes {
+            let stamps = stamps.into_iter().map(|ts| Term::from_field_i64(f.ts, ts));
+            let query = BooleanQuery::new(vec![
+                (Occur::Must, series_term_query(f, series)),
+                (Occur::Must, Box::new(TermSetQuery::new(stamps))),
+            ]);
+            self.writer.delete_query(Box::new(query))?;
         }
         for b in buffer {
             let h = hash_of(b.id);
@@ -415,14 +455,21 @@ impl MetricWriter<'_> {
     }
 }
 
+fn series_term_query(f: Fields, series: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(f.series, series),
+        IndexRecordOption::Basic,
+    ))
+}
+
 /// Collects the point ids of the documents it sees, from fast fields.
 struct PointIdCollector;
 
 struct SegmentPointIds {
     series: Option<StrColumn>,
     ts: Column<i64>,
-    hashes: HashMap<u64, u64>,
-    ids: Vec<u128>,
+    /// (series ordinal, ts) of each document; ordinals are resolved to hashes at harvest.
+    points: Vec<(u64, i64)>,
 }
 
 impl Collector for PointIdCollector {
@@ -438,8 +485,7 @@ impl Collector for PointIdCollector {
         Ok(SegmentPointIds {
             series: ff.str("series")?,
             ts: ff.i64("ts")?,
-            hashes: HashMap::new(),
-            ids: Vec::new(),
+            points: Vec::new(),
         })
     }
 
@@ -462,16 +508,22 @@ impl SegmentCollector for SegmentPointIds {
         let (Some(ord), Some(ts)) = (series.term_ords(doc).next(), self.ts.first(doc)) else {
             return;
         };
-        let hash = *self.hashes.entry(ord).or_insert_with(|| {
-            let mut key = String::new();
-            let _ = series.ord_to_str(ord, &mut key);
-            series_hash(&key)
-        });
-        self.ids.push(compose_id(hash, ts));
+        self.points.push((ord, ts));
     }
 
     fn harvest(self) -> Vec<u128> {
-        self.ids
+        let Some(series) = self.series.as_ref() else {
+            return Vec::new();
+        };
+        let hashes: HashMap<u64, u64> =
+            crate::stats::resolve_ords(series, self.points.iter().map(|(ord, _)| *ord))
+                .into_iter()
+                .map(|(ord, key)| (ord, series_hash(&key)))
+                .collect();
+        self.points
+            .into_iter()
+            .filter_map(|(ord, ts)| Some(compose_id(*hashes.get(&ord)?, ts)))
+            .collect()
     }
 }
 
@@ -537,12 +589,13 @@ impl Collector for SeriesCollector {
     }
 }
 
-fn first_str(column: Option<&StrColumn>, doc: DocId) -> Option<String> {
-    let column = column?;
-    let ord = column.term_ords(doc).next()?;
-    let mut s = String::new();
-    column.ord_to_str(ord, &mut s).ok()?;
-    Some(s)
+fn lookup(ord: Option<u64>, strings: &HashMap<u64, String>) -> Option<&String> {
+    strings.get(&ord?)
+}
+
+/// The first ordinal of `doc` in `column`, if any.
+fn first_ord(column: Option<&StrColumn>, doc: DocId) -> Option<u64> {
+    column?.term_ords(doc).next()
 }
 
 impl SegmentCollector for SegmentSeries {
@@ -563,21 +616,38 @@ impl SegmentCollector for SegmentSeries {
     }
 
     fn harvest(self) -> Self::Fruit {
+        let Some(series) = self.series.as_ref() else {
+            return Vec::new();
+        };
+        // Each column's strings, resolved in bulk: the series' own, and those of each series'
+        // first document.
+        let keys = crate::stats::resolve_ords(series, self.acc.keys().copied());
+        let strings = |column: Option<&StrColumn>| -> (Vec<Option<u64>>, HashMap<u64, String>) {
+            let ords: Vec<Option<u64>> = self
+                .acc
+                .values()
+                .map(|(doc, _)| first_ord(column, *doc))
+                .collect();
+            let resolved = match column {
+                Some(c) => crate::stats::resolve_ords(c, ords.iter().flatten().copied()),
+                None => HashMap::new(),
+            };
+            (ords, resolved)
+        };
+        let (name_ords, names) = strings(self.name.as_ref());
+        let (entity_ords, entities) = strings(self.entity.as_ref());
+        let (label_ords, labels) = strings(self.labels.as_ref());
         let mut out = Vec::with_capacity(self.acc.len());
-        for (ord, (doc, points)) in self.acc {
-            let mut key = String::new();
-            let Some(series) = self.series.as_ref() else {
+        for (i, (ord, (_, points))) in self.acc.into_iter().enumerate() {
+            let Some(key) = keys.get(&ord) else {
                 continue;
             };
-            if series.ord_to_str(ord, &mut key).is_err() {
-                continue;
-            }
             out.push((
-                key,
+                key.clone(),
                 Acc {
-                    name: first_str(self.name.as_ref(), doc).unwrap_or_default(),
-                    entity: first_str(self.entity.as_ref(), doc),
-                    labels: first_str(self.labels.as_ref(), doc).unwrap_or_default(),
+                    name: lookup(name_ords[i], &names).cloned().unwrap_or_default(),
+                    entity: lookup(entity_ords[i], &entities).cloned(),
+                    labels: lookup(label_ords[i], &labels).cloned().unwrap_or_default(),
                     points,
                 },
             ));
@@ -677,5 +747,39 @@ mod tests {
             ]
         );
         assert_eq!(index.count(None, None).unwrap(), 6);
+    }
+
+    /// Indexes written with the per-point `point_id` term still open, read and upsert.
+    #[test]
+    fn opens_an_index_written_with_point_ids() {
+        use tantivy::schema::STORED;
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Schema::builder();
+        b.add_bytes_field("point_id", INDEXED);
+        b.add_text_field("series", STRING | FAST);
+        b.add_text_field("name", FAST);
+        b.add_text_field("entity", STRING | FAST);
+        b.add_text_field("labels", FAST | STORED);
+        b.add_i64_field("ts", INDEXED | FAST);
+        b.add_f64_field("value", FAST);
+        let old_schema = b.build();
+        {
+            let old = Index::create_in_dir(dir.path(), old_schema.clone()).unwrap();
+            let fields = Fields::of(&old_schema, "old").unwrap();
+            let index = MetricIndex::from_index(old, fields).unwrap();
+            let mut w = index.writer().unwrap();
+            for t in 1..=3 {
+                w.add(&point("cpu", "api-0", t, 1.0)).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        let index = MetricIndex::open(dir.path()).unwrap();
+        assert_eq!(values(&index), vec![(1, 1.0), (2, 1.0), (3, 1.0)]);
+        let mut w = index.writer().unwrap();
+        w.add(&point("cpu", "api-0", 2, 2.0)).unwrap();
+        w.add(&point("cpu", "api-0", 4, 4.0)).unwrap();
+        w.commit().unwrap();
+        assert_eq!(values(&index), vec![(1, 1.0), (2, 2.0), (3, 1.0), (4, 4.0)]);
+        assert_eq!(index.series((0, 100), Some("api")).unwrap().len(), 1);
     }
 }

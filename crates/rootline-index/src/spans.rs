@@ -8,9 +8,11 @@
 //!
 //! Threading: blocking, like the log index; async callers use `spawn_blocking`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
 
 use rootline_core::{
     Provenance, Span, SpanFacts, SpanStatus, TraceAggregates, aggregate_spans, span_key,
@@ -18,10 +20,10 @@ use rootline_core::{
 use tantivy::collector::{Collector, Count, DocSetCollector, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, Query, RangeQuery, TermQuery};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
+use tantivy::schema::{FAST, Field, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, Score, SegmentOrdinal, SegmentReader,
-    TantivyDocument, Term, doc,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, InvertedIndexReader, Score, Searcher,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term, doc,
 };
 
 use crate::IndexError;
@@ -44,27 +46,91 @@ struct Fields {
     line: Field,
 }
 
-fn schema() -> (Schema, Fields) {
+/// Only what is searched by term is indexed, and only what aggregates read is a fast field: every
+/// span has unique evidence, trace and span ids (and a near unique start), and each such indexed
+/// or fast field costs a dictionary of one entry per span at every commit (most of a span
+/// ingest's time before). `evidence_id` is indexed for [`SpanIndex::get`] and the upsert; the
+/// other ids are only stored. Indexes written with the older, wider schema still open (see
+/// [`open_keeping_schema`]).
+fn schema() -> Schema {
     let mut b = Schema::builder();
-    let fields = Fields {
-        evidence_id: b.add_text_field("evidence_id", STRING | STORED | FAST),
-        trace_id: b.add_text_field("trace_id", STRING | STORED | FAST),
-        span_id: b.add_text_field("span_id", STRING | STORED | FAST),
-        parent_span_id: b.add_text_field("parent_span_id", STRING | STORED | FAST),
-        service: b.add_text_field("service", STRING | STORED | FAST),
-        host: b.add_text_field("host", STRING | STORED),
-        operation: b.add_text_field("operation", STRING | STORED),
-        start: b.add_i64_field("start", INDEXED | FAST | STORED),
-        duration: b.add_i64_field("duration", FAST | STORED),
-        status: b.add_u64_field("status", FAST | STORED),
-        // Numeric join keys (hash of trace id + span id): joining children to parents over u64
-        // columns avoids materialising two strings per span.
-        key: b.add_u64_field("key", FAST),
-        parent_key: b.add_u64_field("parent_key", FAST),
-        source: b.add_text_field("source", STRING | STORED),
-        line: b.add_u64_field("line", STORED),
+    b.add_text_field("evidence_id", STRING | STORED);
+    b.add_text_field("trace_id", STORED);
+    b.add_text_field("span_id", STORED);
+    b.add_text_field("parent_span_id", STORED);
+    b.add_text_field("service", STRING | STORED | FAST);
+    b.add_text_field("host", STRING | STORED);
+    b.add_text_field("operation", STRING | STORED);
+    // Time ranges are answered from the fast field (tantivy's RangeQuery on a fast field never
+    // reads the term dictionary), so `start` is not indexed: near every span has its own start.
+    b.add_i64_field("start", FAST | STORED);
+    b.add_i64_field("duration", FAST | STORED);
+    b.add_u64_field("status", FAST | STORED);
+    // Numeric join keys (hash of trace id + span id): joining children to parents over u64
+    // columns avoids materialising two strings per span.
+    b.add_u64_field("key", FAST);
+    b.add_u64_field("parent_key", FAST);
+    b.add_text_field("source", STRING | STORED);
+    b.add_u64_field("line", STORED);
+    b.build()
+}
+
+impl Fields {
+    /// The fields of an index's own schema, by name.
+    fn of(schema: &Schema, dir: &str) -> Result<Fields, IndexError> {
+        let field = |name: &str| {
+            schema.get_field(name).map_err(|_| IndexError::Open {
+                path: dir.to_string(),
+                message: format!(
+                    "the index has no field {name:?}: it is not a rootline span index"
+                ),
+            })
+        };
+        Ok(Fields {
+            evidence_id: field("evidence_id")?,
+            trace_id: field("trace_id")?,
+            span_id: field("span_id")?,
+            parent_span_id: field("parent_span_id")?,
+            service: field("service")?,
+            host: field("host")?,
+            operation: field("operation")?,
+            start: field("start")?,
+            duration: field("duration")?,
+            status: field("status")?,
+            key: field("key")?,
+            parent_key: field("parent_key")?,
+            source: field("source")?,
+            line: field("line")?,
+        })
+    }
+}
+
+/// Opens the index in `dir` with the schema it was written with, or creates it (and the
+/// directory) with `schema`. Unlike `crate::open_dir` alone, an index written with other field
+/// options (an older version's) is not an error: callers look fields up by name.
+pub(crate) fn open_keeping_schema(dir: &Path, schema: Schema) -> Result<Index, IndexError> {
+    let open_err = |message: String| IndexError::Open {
+        path: dir.display().to_string(),
+        message,
     };
-    (b.build(), fields)
+    // A missing directory cannot hold an index: `open_dir` creates both.
+    if let Ok(directory) = tantivy::directory::MmapDirectory::open(dir)
+        && Index::exists(&directory).map_err(|e| open_err(e.to_string()))?
+    {
+        return Index::open(directory).map_err(|e| open_err(e.to_string()));
+    }
+    crate::open_dir(dir, schema)
+}
+
+/// The single writer of a small or large ingest: one indexing thread (the caller parses on its
+/// own thread meanwhile), so a commit writes one segment rather than one per core, and one merge
+/// thread. The budget is per thread; a segment is flushed when it fills.
+pub(crate) fn writer_options(memory_budget: usize) -> tantivy::indexer::IndexWriterOptions {
+    tantivy::indexer::IndexWriterOptions::builder()
+        .num_worker_threads(1)
+        .num_merge_threads(1)
+        .memory_budget_per_thread(memory_budget)
+        .build()
 }
 
 fn status_code(s: SpanStatus) -> u64 {
@@ -92,14 +158,15 @@ pub struct SpanIndex {
 impl SpanIndex {
     /// Opens the span index in `dir`, creating it (and the directory) when missing.
     pub fn open(dir: &Path) -> Result<SpanIndex, IndexError> {
-        let (schema, fields) = schema();
-        let index = crate::open_dir(dir, schema)?;
+        let index = open_keeping_schema(dir, schema())?;
+        let fields = Fields::of(&index.schema(), &dir.display().to_string())?;
         Self::with_index(index, fields)
     }
 
     /// An in-memory index, for tests and benchmarks.
     pub fn in_memory() -> Result<SpanIndex, IndexError> {
-        let (schema, fields) = schema();
+        let schema = schema();
+        let fields = Fields::of(&schema, "(memory)")?;
         Self::with_index(Index::create_in_ram(schema), fields)
     }
 
@@ -114,11 +181,32 @@ impl SpanIndex {
 
     /// The single writer. Spans become visible (and durable) at [`SpanWriter::commit`].
     pub fn writer(&self) -> Result<SpanWriter<'_>, IndexError> {
-        let writer = self.index.writer(64_000_000)?;
+        let writer = self.index.writer_with_options(writer_options(64_000_000))?;
+        // Holding the writer lock, nobody else commits: what the reader sees now stays the
+        // committed state until our own commit.
+        self.reload()?;
         Ok(SpanWriter {
             owner: self,
             writer,
             pending: 0,
+            committed: self.committed_ids()?,
+            uncommitted: HashSet::new(),
+            hasher: RandomState::new(),
+        })
+    }
+
+    /// The evidence-id term dictionaries of the committed segments, with the searcher that keeps
+    /// those segments alive.
+    fn committed_ids(&self) -> Result<CommittedIds, IndexError> {
+        let searcher = self.reader.searcher();
+        let dictionaries = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.inverted_index(self.fields.evidence_id))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(CommittedIds {
+            _searcher: searcher,
+            dictionaries,
         })
     }
 
@@ -238,14 +326,32 @@ pub struct SpanWriter<'a> {
     owner: &'a SpanIndex,
     writer: IndexWriter,
     pending: u64,
+    /// To tell whether a span is already in the committed index.
+    committed: CommittedIds,
+    /// Hashes of the evidence ids added since the last commit (invisible to searches yet).
+    uncommitted: HashSet<u64>,
+    hasher: RandomState,
+}
+
+struct CommittedIds {
+    _searcher: Searcher,
+    dictionaries: Vec<Arc<InvertedIndexReader>>,
 }
 
 impl SpanWriter<'_> {
+    /// Upsert: the same span ingested twice stays one document.
     pub fn add(&mut self, s: &Span) -> Result<(), IndexError> {
         let f = self.owner.fields;
-        // Upsert: the same span ingested twice stays one document.
-        self.writer
-            .delete_term(Term::from_field_text(f.evidence_id, &s.evidence_id));
+        let id = Term::from_field_text(f.evidence_id, &s.evidence_id);
+        // Deletes are paid at every commit (a term lookup per delete per segment, plus a
+        // query weight each): only a span that may already be in the index gets one. A hash
+        // collision only costs a needless delete.
+        let seen_since_commit = !self
+            .uncommitted
+            .insert(self.hasher.hash_one(&s.evidence_id));
+        if seen_since_commit || self.is_committed(&id)? {
+            self.writer.delete_term(id);
+        }
         let mut d = doc!(
             f.evidence_id => s.evidence_id.as_str(),
             f.trace_id => s.trace_id.as_str(),
@@ -276,11 +382,27 @@ impl SpanWriter<'_> {
         self.pending
     }
 
+    fn is_committed(&self, id: &Term) -> Result<bool, IndexError> {
+        for segment in &self.committed.dictionaries {
+            if segment
+                .get_term_info(id)
+                .map_err(tantivy::TantivyError::from)?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Makes everything added so far durable, then visible to this process's searches.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.writer.commit()?;
         self.pending = 0;
-        self.owner.reload()
+        self.owner.reload()?;
+        self.committed = self.owner.committed_ids()?;
+        self.uncommitted.clear();
+        Ok(())
     }
 }
 
@@ -452,5 +574,89 @@ mod tests {
         let agg = reopened.aggregates((0, 100), 2).unwrap();
         assert_eq!(agg.graph.edges["gw"]["db"], 1);
         assert_eq!(agg.per_service["gw"].slowest, vec![a.evidence_id]);
+    }
+
+    /// The delete is skipped only for spans the index cannot hold yet: a span seen twice before a
+    /// commit, or again in a later writer, still ends up as one document with the last values.
+    #[test]
+    fn upsert_holds_within_a_commit_and_across_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SpanIndex::open(dir.path()).unwrap();
+        let a = span("t1", "a", None, "gw", 10, 100);
+        let mut a_slower = a.clone();
+        a_slower.duration_ns = 300;
+        let b = span("t1", "b", Some("a"), "db", 20, 50);
+        {
+            let mut w = index.writer().unwrap();
+            w.add(&a).unwrap();
+            w.add(&b).unwrap();
+            w.add(&a_slower).unwrap();
+            w.commit().unwrap();
+        }
+        assert_eq!(index.count(None).unwrap(), 2);
+        assert_eq!(index.get(&a.evidence_id).unwrap(), Some(a_slower));
+        // A new writer (as a second `rootline ingest` would open) sees the committed spans.
+        drop(index);
+        let index = SpanIndex::open(dir.path()).unwrap();
+        {
+            let mut w = index.writer().unwrap();
+            w.add(&b).unwrap();
+            w.add(&a).unwrap();
+            w.commit().unwrap();
+        }
+        assert_eq!(index.count(None).unwrap(), 2);
+        assert_eq!(index.get(&a.evidence_id).unwrap(), Some(a));
+    }
+
+    /// Indexes written before the ids stopped being indexed and fast still open, read and upsert.
+    #[test]
+    fn opens_an_index_written_with_the_older_schema() {
+        use tantivy::schema::INDEXED;
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = Schema::builder();
+        for name in [
+            "evidence_id",
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "service",
+        ] {
+            b.add_text_field(name, STRING | STORED | FAST);
+        }
+        b.add_text_field("host", STRING | STORED);
+        b.add_text_field("operation", STRING | STORED);
+        b.add_i64_field("start", INDEXED | FAST | STORED);
+        b.add_i64_field("duration", FAST | STORED);
+        b.add_u64_field("status", FAST | STORED);
+        b.add_u64_field("key", FAST);
+        b.add_u64_field("parent_key", FAST);
+        b.add_text_field("source", STRING | STORED);
+        b.add_u64_field("line", STORED);
+        let old_schema = b.build();
+        assert_ne!(old_schema, schema());
+        let a = span("t1", "a", None, "gw", 10, 100);
+        let b = span("t1", "b", Some("a"), "db", 20, 50);
+        {
+            let old = Index::create_in_dir(dir.path(), old_schema.clone()).unwrap();
+            let index =
+                SpanIndex::with_index(old, Fields::of(&old_schema, "old").unwrap()).unwrap();
+            let mut w = index.writer().unwrap();
+            w.add(&a).unwrap();
+            w.commit().unwrap();
+        }
+        let index = SpanIndex::open(dir.path()).unwrap();
+        assert_eq!(index.spans(None).unwrap(), vec![a.clone()]);
+        {
+            let mut w = index.writer().unwrap();
+            w.add(&a).unwrap();
+            w.add(&b).unwrap();
+            w.commit().unwrap();
+        }
+        assert_eq!(index.count(None).unwrap(), 2);
+        assert_eq!(index.count(Some((0, 15))).unwrap(), 1);
+        assert_eq!(
+            index.aggregates((0, 100), 2).unwrap().graph.edges["gw"]["db"],
+            1
+        );
     }
 }

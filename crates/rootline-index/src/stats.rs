@@ -67,6 +67,25 @@ pub(crate) fn severity(l: Level) -> u8 {
 
 pub(crate) type Key = (String, Option<u64>);
 
+/// The strings of `ords` (any order, repeats allowed) in one pass over the column's dictionary.
+/// Resolving them one at a time decompresses a dictionary block per string, which dominated
+/// metric reads (hundreds of series keys per query).
+pub(crate) fn resolve_ords(
+    column: &StrColumn,
+    ords: impl Iterator<Item = u64>,
+) -> HashMap<u64, String> {
+    let mut sorted: Vec<u64> = ords.collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut strings = Vec::with_capacity(sorted.len());
+    let _ = column
+        .dictionary()
+        .sorted_ords_to_term_cb(&sorted, |bytes| {
+            strings.push(String::from_utf8_lossy(bytes).into_owned())
+        });
+    sorted.into_iter().zip(strings).collect()
+}
+
 pub(crate) struct StatsCollector {
     pub max_examples: usize,
 }
@@ -163,15 +182,17 @@ impl SegmentCollector for SegmentStats {
     }
 
     fn harvest(self) -> Vec<(Key, Acc)> {
-        let mut name = String::new();
+        let names = match self.service.as_ref() {
+            Some(col) => resolve_ords(col, self.acc.keys().filter_map(|(ord, _)| *ord)),
+            None => HashMap::new(),
+        };
         self.acc
             .into_iter()
             .map(|((service_ord, template), acc)| {
-                name.clear();
-                if let (Some(col), Some(ord)) = (self.service.as_ref(), service_ord) {
-                    let _ = col.ord_to_str(ord, &mut name);
-                }
-                ((name.clone(), template), acc)
+                let name = service_ord
+                    .and_then(|ord| names.get(&ord).cloned())
+                    .unwrap_or_default();
+                ((name, template), acc)
             })
             .collect()
     }

@@ -56,7 +56,12 @@ pub fn logs_from_otlp_request(
             .unwrap_or_default();
         let service = str_attr(attrs, "service.name");
         let host = HOST_KEYS.iter().find_map(|k| str_attr(attrs, k));
-        for lr in rl.scope_logs.iter().flat_map(|sl| &sl.log_records) {
+        // The instrumentation scope of a log record is its logger.
+        let scoped = rl.scope_logs.iter().flat_map(|sl| {
+            let scope = sl.scope.as_ref().map(|s| s.name.as_str());
+            sl.log_records.iter().map(move |lr| (scope, lr))
+        });
+        for (scope, lr) in scoped {
             n += 1;
             let reject = |reason: &str| Rejected {
                 file: source.to_string(),
@@ -106,6 +111,7 @@ pub fn logs_from_otlp_request(
                 message,
                 template_id: None,
                 trace_id,
+                module: scope.filter(|s| !s.is_empty()).map(str::to_string),
                 provenance,
             });
         }
@@ -274,6 +280,7 @@ fn hex_id(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
     use opentelemetry_proto::tonic::logs::v1::{LogRecord as OtlpLog, ResourceLogs, ScopeLogs};
     use opentelemetry_proto::tonic::metrics::v1::{
         Gauge, Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, Sum,
@@ -337,6 +344,10 @@ mod tests {
                             ..Default::default()
                         },
                     ],
+                    scope: Some(InstrumentationScope {
+                        name: "checkout.payments".into(),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -351,6 +362,11 @@ mod tests {
         assert_eq!(r.message, "payment declined for order 42");
         assert_eq!(r.trace_id.as_deref(), Some("ab".repeat(16).as_str()));
         assert_eq!(r.provenance.line, 1);
+        assert_eq!(
+            r.module.as_deref(),
+            Some("checkout.payments"),
+            "scope = logger"
+        );
         assert_eq!(records[1].level, Level::Warn);
         assert_eq!(records[1].ts_ns, 1_700_000_001_000_000_000);
         assert_eq!(

@@ -35,6 +35,8 @@ pub struct ParsedLine {
     pub level: Level,
     pub message: String,
     pub trace_id: Option<String>,
+    /// The code module or logger that wrote the line, when the format names it.
+    pub module: Option<String>,
     /// stdout/stderr for container logs. `LogRecord` has no place for it yet, so the reader
     /// drops it.
     pub stream: Option<Stream>,

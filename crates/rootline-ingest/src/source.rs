@@ -334,6 +334,7 @@ impl FileReader {
             message: p.message,
             template_id: None,
             trace_id: p.trace_id,
+            module: p.module,
             provenance,
         };
         self.pending_truncated = false;

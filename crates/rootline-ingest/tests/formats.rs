@@ -776,3 +776,41 @@ fn parse_throughput() {
         )
     });
 }
+
+// ---------------------------------------------------------------- the code module (logger)
+
+#[test]
+fn json_and_csv_lines_name_their_logger() {
+    let r = one(
+        "nova.jsonl",
+        r#"{"time":"2018-06-30T01:02:03Z","level":"error","logger":"nova.compute.manager","msg":"Instance failed to spawn"}"#,
+        2018,
+    );
+    assert_eq!(r.module.as_deref(), Some("nova.compute.manager"));
+    assert_eq!(r.message, "Instance failed to spawn");
+    let r = one(
+        "java.jsonl",
+        r#"{"@timestamp":"2023-01-29T08:42:22Z","level":"WARN","logger_name":"com.example.orders.Api","message":"slow"}"#,
+        2023,
+    );
+    assert_eq!(r.module.as_deref(), Some("com.example.orders.Api"));
+    // Loghub's structured CSV calls the logger `Component`; it is not part of the message.
+    let (recs, rejs) = auto(
+        "hdfs.csv",
+        "Time,Level,Component,Content\n2008-11-09 20:36:15,INFO,dfs.DataNode$PacketResponder,PacketResponder 1 terminating\n",
+        2008,
+    );
+    assert!(rejs.is_empty(), "{rejs:?}");
+    assert_eq!(
+        recs[0].module.as_deref(),
+        Some("dfs.DataNode$PacketResponder")
+    );
+    assert_eq!(recs[0].message, "PacketResponder 1 terminating");
+    // A line that names no logger has none.
+    let r = one(
+        "plain.jsonl",
+        r#"{"time":"2018-06-30T01:02:03Z","msg":"ok"}"#,
+        2018,
+    );
+    assert_eq!(r.module, None);
+}

@@ -160,6 +160,7 @@ impl Case {
             summary: summary.into(),
             examples: ex.iter().map(|s| s.to_string()).collect(),
             instances: vec![],
+            modules: vec![],
         };
         Case {
             incident: Incident {
@@ -211,6 +212,7 @@ impl Case {
                     why: "1 new message(s), 1 error message(s) elsewhere naming it against the baseline".into(),
                     score_by_signal: Default::default(),
                     instances: vec![],
+                    modules: vec![],
                 },
                 Candidate {
                     entity: "ts-execute-service".into(),
@@ -220,6 +222,7 @@ impl Case {
                     why: "an error-rate rise against the baseline".into(),
                     score_by_signal: Default::default(),
                     instances: vec![],
+                    modules: vec![],
                 },
             ],
             examples: HashMap::from([

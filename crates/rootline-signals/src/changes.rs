@@ -104,6 +104,7 @@ pub fn change_findings(
                     summary: summary(c, offset, symptom),
                     examples: vec![],
                     instances: vec![],
+                    modules: vec![],
                 },
                 contribution,
                 fault: fault_type(c.kind),

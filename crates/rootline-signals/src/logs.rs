@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rootline_core::{Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat};
+use rootline_core::frames::{module_root, own_code_root};
+use rootline_core::{
+    Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat, stack_frame_modules,
+};
 
 use crate::mask::mask_message;
 use crate::rank::{Finding, RankContext, Ranking, rank};
@@ -113,6 +116,8 @@ pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat
                 examples: vec![],
                 sample: first_line(&r.message, 500),
                 hosts: vec![],
+                modules: vec![],
+                frames: vec![],
             });
         s.count += 1;
         if r.level.is_error() {
@@ -131,6 +136,16 @@ pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat
                 && !s.hosts.contains(h)
             {
                 s.hosts.push(h.clone());
+            }
+            if let Some(m) = &r.module
+                && !s.modules.contains(m)
+            {
+                s.modules.push(m.clone());
+            }
+            for m in stack_frame_modules(&r.message) {
+                if !s.frames.contains(&m) {
+                    s.frames.push(m);
+                }
             }
         }
     }
@@ -193,12 +208,16 @@ pub fn log_findings(
     for s in baseline {
         base.insert(key_of(s), s);
     }
-    // Errors per service, with the window's first few error examples.
-    let mut win_errors: BTreeMap<String, (u64, i64, Vec<String>, Vec<String>)> = BTreeMap::new();
+    let own_roots = own_code_roots(window.iter().chain(baseline));
+    // Errors per service, with the window's first few error examples and hosts, and the modules
+    // the error messages point at.
+    type ErrorTally = (u64, i64, Vec<String>, Vec<String>, Vec<String>);
+    let mut win_errors: BTreeMap<String, ErrorTally> = BTreeMap::new();
     for s in window.iter().filter(|s| s.errors > 0) {
-        let e = win_errors
-            .entry(s.service.clone())
-            .or_insert((0, i64::MAX, vec![], vec![]));
+        let e =
+            win_errors
+                .entry(s.service.clone())
+                .or_insert((0, i64::MAX, vec![], vec![], vec![]));
         e.0 += s.errors;
         e.1 = e.1.min(s.first_ns);
         if s.worst_level.is_error() {
@@ -210,6 +229,11 @@ pub fn log_findings(
             for h in &s.hosts {
                 if !e.3.contains(h) {
                     e.3.push(h.clone());
+                }
+            }
+            for m in implicated_modules(s, own_roots.get(&s.service)) {
+                if !e.4.contains(&m) {
+                    e.4.push(m);
                 }
             }
         }
@@ -228,7 +252,9 @@ pub fn log_findings(
             .map_or(0, |b| b.count);
         let expected = b as f64 * scale;
         if b == 0 {
-            let contribution = level_weight(t.worst_level) * (1.0 + t.count as f64).ln();
+            let contribution = level_weight(t.worst_level)
+                * (1.0 + t.count as f64).ln()
+                * trace_weight(t, own_roots.get(service));
             let fault = code_fault(t);
             scored.push(Finding {
                 evidence: Evidence {
@@ -245,6 +271,7 @@ pub fn log_findings(
                     ),
                     examples: t.examples.clone(),
                     instances: t.hosts.clone(),
+                    modules: faulty_modules(t, own_roots.get(service)),
                 },
                 contribution,
                 fault,
@@ -253,7 +280,10 @@ pub fn log_findings(
             && poisson_sf(t.count, expected) < config.significance
         {
             let ratio = t.count as f64 / expected.max(0.5);
-            let contribution = 0.5 * level_weight(t.worst_level) * ratio.ln();
+            let contribution = 0.5
+                * level_weight(t.worst_level)
+                * ratio.ln()
+                * trace_weight(t, own_roots.get(service));
             scored.push(Finding {
                 evidence: Evidence {
                     id: signal_id("burst", service, key),
@@ -270,6 +300,7 @@ pub fn log_findings(
                     ),
                     examples: t.examples.clone(),
                     instances: t.hosts.clone(),
+                    modules: faulty_modules(t, own_roots.get(service)),
                 },
                 contribution,
                 fault: code_fault(t),
@@ -303,6 +334,7 @@ pub fn log_findings(
                 ),
                 examples: t.examples.clone(),
                 instances: t.hosts.clone(),
+                modules: implicated_modules(t, own_roots.get(service)),
             },
             contribution,
             // A message that always ran and now does not: the code path is cut short, which is
@@ -312,7 +344,7 @@ pub fn log_findings(
     }
 
     // Error rate per service.
-    for (service, (errors, first_ns, examples, hosts)) in &win_errors {
+    for (service, (errors, first_ns, examples, hosts, modules)) in &win_errors {
         let b = base_errors.get(service).copied().unwrap_or(0);
         let expected = b as f64 * scale;
         if poisson_sf(*errors, expected.max(0.5)) >= config.significance {
@@ -332,6 +364,7 @@ pub fn log_findings(
                 ),
                 examples: examples.clone(),
                 instances: hosts.clone(),
+                modules: modules.clone(),
             },
             contribution,
             fault: FaultType::ErrorSpike,
@@ -340,6 +373,67 @@ pub fn log_findings(
 
     scored.extend(blame_findings(window, &base, scale, config));
     scored
+}
+
+/// Per service, the root package of its own code: the one most of its records' loggers belong
+/// to. Frames outside it (libraries, the runtime) say where an error surfaced, not where the
+/// service's code went wrong.
+fn own_code_roots<'a>(stats: impl Iterator<Item = &'a TemplateStat>) -> HashMap<String, String> {
+    let mut loggers: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+    for s in stats {
+        for m in &s.modules {
+            loggers
+                .entry(s.service.as_str())
+                .or_default()
+                .push((m.as_str(), s.count));
+        }
+    }
+    loggers
+        .into_iter()
+        .filter_map(|(service, l)| own_code_root(l).map(|root| (service.to_string(), root)))
+        .collect()
+}
+
+/// The code modules a template's records point at, most implicated first: the frames of the
+/// service's own code, innermost first (where an exception was raised, or a bad value first
+/// met), then the loggers that wrote the lines. Without known loggers every frame counts.
+fn implicated_modules(t: &TemplateStat, own_root: Option<&String>) -> Vec<String> {
+    let mut out: Vec<String> = t
+        .frames
+        .iter()
+        .filter(|f| own_root.is_none_or(|root| module_root(f) == root))
+        .cloned()
+        .collect();
+    for m in &t.modules {
+        if !out.contains(m) {
+            out.push(m.clone());
+        }
+    }
+    out
+}
+
+/// A stack trace through the service's own code counts as what its lines would count as
+/// separate findings (some loggers write each frame as a record of its own): each own frame adds
+/// half as much as the one before, up to twice the message alone. One format or the other must
+/// not decide which service ranks first.
+fn trace_weight(t: &TemplateStat, own_root: Option<&String>) -> f64 {
+    let own_frames = t
+        .frames
+        .iter()
+        .filter(|f| own_root.is_none_or(|root| module_root(f) == root))
+        .count();
+    2.0 - 0.5_f64.powi(own_frames.min(30) as i32)
+}
+
+/// The modules a new or bursting message points at, when it can point at a fault: a warning,
+/// an error or a stack trace. A new routine message says the workload changed, not where code
+/// broke, and there are many of them.
+fn faulty_modules(t: &TemplateStat, own_root: Option<&String>) -> Vec<String> {
+    if severity(t.worst_level) >= 2 || !t.frames.is_empty() {
+        implicated_modules(t, own_root)
+    } else {
+        vec![]
+    }
 }
 
 /// Callers blame their callees by name: "No instances available for payments", "connection to
@@ -411,6 +505,7 @@ fn blame_findings(
                         summary,
                         examples,
                         instances: vec![],
+                        modules: vec![],
                     },
                     contribution,
                     fault: FaultType::Unknown,
@@ -532,6 +627,7 @@ mod tests {
             message: message.into(),
             template_id: None,
             trace_id: None,
+            module: None,
             provenance: Provenance {
                 source: "t".into(),
                 line: i,
@@ -671,5 +767,103 @@ mod tests {
         assert_eq!(s.outcome, Outcome::NoData);
         let s = analyse_logs(&steady(10, 0), &[], &LogSignalConfig::default());
         assert_eq!(s.outcome, Outcome::InsufficientEvidence);
+    }
+
+    /// A cinder volume service whose own code raises deep inside, logged by a library's
+    /// dispatcher: the innermost frame of cinder's own code is the module named first; the
+    /// outer own frames and the logger follow; library frames and the module of a new routine
+    /// message do not count.
+    #[test]
+    fn modules_point_at_the_innermost_own_frame() {
+        let traceback = "Exception during message handling\nTraceback (most recent call last):\n  \
+File \"/usr/lib/python2.7/site-packages/oslo_messaging/rpc/server.py\", line 160, in _process\n  \
+File \"/usr/lib/python2.7/site-packages/cinder/volume/manager.py\", line 5, in copy\n  \
+File \"/usr/lib/python2.7/site-packages/cinder/image/image_utils.py\", line 285, in fetch\n  \
+File \"/usr/lib/python2.7/site-packages/oslo_concurrency/processutils.py\", line 419, in execute\n\
+ProcessExecutionError: Unexpected error";
+        let with_module = |mut r: LogRecord, m: &str| {
+            r.module = Some(m.to_string());
+            r
+        };
+        let mut baseline = vec![];
+        let mut window = vec![];
+        for i in 0..200 {
+            let (set, t0) = if i < 100 {
+                (&mut baseline, 0)
+            } else {
+                (&mut window, 1_000)
+            };
+            set.push(with_module(
+                rec(
+                    i,
+                    t0 + i as i64,
+                    "cinder",
+                    Level::Info,
+                    &format!("volume {i} created"),
+                ),
+                "cinder.volume.manager",
+            ));
+            set.push(with_module(
+                rec(
+                    1_000 + i,
+                    t0 + i as i64,
+                    "cinder",
+                    Level::Debug,
+                    &format!("rpc call {i} dispatched"),
+                ),
+                "oslo_messaging.rpc.server",
+            ));
+        }
+        for i in 0..5 {
+            window.push(with_module(
+                rec(
+                    2_000 + i,
+                    1_100 + i as i64,
+                    "cinder",
+                    Level::Error,
+                    traceback,
+                ),
+                "oslo_messaging.rpc.server",
+            ));
+            window.push(with_module(
+                rec(
+                    3_000 + i,
+                    1_100 + i as i64,
+                    "cinder",
+                    Level::Info,
+                    &format!("backup {i} scheduled"),
+                ),
+                "cinder.backup.api",
+            ));
+        }
+        let ranking = analyse_logs(&window, &baseline, &LogSignalConfig::default());
+        let top = &ranking.candidates[0];
+        assert_eq!(top.entity, "cinder");
+        assert_eq!(
+            top.modules,
+            [
+                "cinder.image.image_utils",
+                "cinder.volume.manager",
+                "oslo_messaging.rpc.server"
+            ],
+            "{top:#?}"
+        );
+        assert!(!top.modules.iter().any(|m| m == "cinder.backup.api"));
+        // The same error without its stack trace counts less.
+        let plain: Vec<LogRecord> = window
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.message = r.message.lines().next().unwrap().to_string();
+                r
+            })
+            .collect();
+        let without = analyse_logs(&plain, &baseline, &LogSignalConfig::default());
+        assert!(
+            without.candidates[0].score < top.score,
+            "{} vs {}",
+            without.candidates[0].score,
+            top.score
+        );
     }
 }

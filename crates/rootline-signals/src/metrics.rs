@@ -404,6 +404,7 @@ fn finding(
             summary,
             examples: Vec::new(),
             instances: instance_labels(&m.series.labels),
+            modules: vec![],
         },
         contribution,
         fault: fault_from_metric_name(&m.series.name),

@@ -283,6 +283,7 @@ mod tests {
                     ),
                     examples: ex,
                     instances: vec![],
+                    modules: vec![],
                 });
                 ids.push(id);
             }
@@ -294,6 +295,7 @@ mod tests {
                 why: "new messages".into(),
                 score_by_signal: Default::default(),
                 instances: vec![],
+                modules: vec![],
             });
         }
         (evidence, candidates, examples)
@@ -361,6 +363,7 @@ mod tests {
             summary: "s".repeat(1_000),
             examples: vec!["log-missing".into(), "log-long".into()],
             instances: vec![],
+            modules: vec![],
         }];
         let examples = HashMap::from([("log-long".to_string(), long)]);
         let p = pack(&evidence, &[], &examples, 8_000);

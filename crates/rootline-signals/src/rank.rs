@@ -122,22 +122,22 @@ pub fn rank(
 }
 
 /// A caller whose callee also scores is partly explained by it: errors and slowness flow up the
-/// call graph, so the deepest degraded service is the better root-cause candidate.
+/// call graph, so the deepest degraded service is the better root-cause candidate. Candidates
+/// may be pods or instances: the graph's memberships give their services, so `frontend-0` is
+/// explained by `cart-1` when `frontend` calls `cart`; a candidate is explained by its host too.
 fn discount_explained_callers(candidates: &mut [Candidate], graph: &ServiceGraph) {
-    let scores: BTreeMap<String, f64> = candidates
+    let scores: Vec<(String, f64)> = candidates
         .iter()
         .map(|c| (c.entity.clone(), c.score))
         .collect();
     for c in candidates.iter_mut() {
-        let explaining: Vec<(&String, f64)> = graph
-            .callees(&c.entity)
-            .filter_map(|callee| scores.get_key_value(callee).map(|(k, v)| (k, *v)))
-            .filter(|(_, s)| *s > 0.0)
-            .collect();
-        if let Some((callee, callee_score)) = explaining
+        // The strongest explaining candidate, not their sum: with alerts on every service
+        // downstream, a sum discounts nearly every caller to the floor.
+        let explaining = scores
             .iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-        {
+            .filter(|(e, s)| *s > 0.0 && explains(graph, e, &c.entity))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        if let Some((callee, callee_score)) = explaining {
             // Keep at least half: the caller may also be broken on its own.
             let factor = (0.5_f64).max(1.0 - 0.5 * (callee_score / c.score.max(1e-9)).min(1.0));
             c.score = round3(c.score * factor);
@@ -149,6 +149,15 @@ fn discount_explained_callers(candidates: &mut [Candidate], graph: &ServiceGraph
             ));
         }
     }
+}
+
+/// Whether a fault of `callee` can explain the symptoms of `caller`: `caller`'s service calls
+/// `callee`'s service directly (two pods of one service never explain each other), or `callee`
+/// is the host `caller` runs on. Only direct calls: a fault further down also shows on the
+/// service in between, which then explains the caller.
+fn explains(graph: &ServiceGraph, callee: &str, caller: &str) -> bool {
+    let (from, to) = (graph.service_of(caller), graph.service_of(callee));
+    (from != to && graph.callees(from).any(|c| c == to)) || graph.host_of(caller) == Some(callee)
 }
 
 fn round3(x: f64) -> f64 {
@@ -181,6 +190,7 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
     }
     let mut instances: Vec<(&str, f64)> = by_instance.into_iter().collect();
     instances.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let modules = implicated_modules(items, &weighted);
     // The fault type with the most weight behind it.
     let mut by_fault: BTreeMap<&'static str, (FaultType, f64)> = BTreeMap::new();
     for (f, w) in items.iter().zip(&weighted) {
@@ -245,5 +255,23 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
         ),
         score_by_signal,
         instances: instances.into_iter().map(|(i, _)| i.to_string()).collect(),
+        modules,
     }
+}
+
+/// Code modules ordered by the weight of the evidence pointing at them. Within one evidence item
+/// the first module (the innermost own frame) takes the item's whole weight and each further one
+/// half of the one before: they are ever less likely to be where the fault is.
+fn implicated_modules(items: &[&Finding], weights: &[f64]) -> Vec<String> {
+    let mut by_module: BTreeMap<&str, f64> = BTreeMap::new();
+    for (f, w) in items.iter().zip(weights) {
+        let mut share = *w;
+        for m in &f.evidence.modules {
+            *by_module.entry(m.as_str()).or_default() += share;
+            share *= 0.5;
+        }
+    }
+    let mut modules: Vec<(&str, f64)> = by_module.into_iter().collect();
+    modules.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    modules.into_iter().map(|(m, _)| m.to_string()).collect()
 }

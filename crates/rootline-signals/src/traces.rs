@@ -425,6 +425,7 @@ pub fn trace_findings(
                 summary: r.summary,
                 examples: r.examples,
                 instances: vec![],
+                modules: vec![],
             },
             contribution: round3(r.contribution),
             fault: r.fault,

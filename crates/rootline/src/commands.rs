@@ -396,6 +396,7 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             spans: open_spans(settings)?,
             metrics: open_metrics(settings)?,
             changes,
+            topology: None,
         };
         let templates = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
         let report =

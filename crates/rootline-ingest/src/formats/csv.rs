@@ -19,6 +19,8 @@ pub struct CsvMapping {
     pub service: Option<String>,
     pub host: Option<String>,
     pub trace: Option<String>,
+    /// The logger or code component that wrote the line.
+    pub module: Option<String>,
     /// `None`: sniffed from the header (`,`, tab or `;`).
     pub delimiter: Option<u8>,
 }
@@ -77,6 +79,7 @@ impl CsvMapping {
             service: find(&["service", "servicename", "app", "application"]),
             host: find(&["host", "hostname", "node", "instance", "pod", "podname"]),
             trace: find(&["traceid", "trace"]),
+            module: find(&["logger", "loggername", "module", "component"]),
             delimiter: None,
         })
     }
@@ -158,6 +161,7 @@ pub(crate) struct CsvLayout {
     service: Option<usize>,
     host: Option<usize>,
     trace: Option<usize>,
+    module: Option<usize>,
 }
 
 impl CsvLayout {
@@ -209,6 +213,7 @@ impl CsvLayout {
             service: opt(&mapping.service)?,
             host: opt(&mapping.host)?,
             trace: opt(&mapping.trace)?,
+            module: opt(&mapping.module)?,
         })
     }
 
@@ -253,7 +258,7 @@ impl CsvLayout {
         let message = match self.message {
             Some(i) => fields[i].to_string(),
             None => {
-                let mapped = [self.level, self.service, self.host, self.trace];
+                let mapped = [self.level, self.service, self.host, self.trace, self.module];
                 fields
                     .iter()
                     .enumerate()
@@ -275,6 +280,7 @@ impl CsvLayout {
             level,
             message,
             trace_id: get(self.trace),
+            module: get(self.module),
             stream: None,
         })
     }

@@ -88,6 +88,8 @@ pub struct JsonMapping {
     pub service: Vec<String>,
     pub host: Vec<String>,
     pub trace_id: Vec<String>,
+    /// The code module or logger that wrote the line.
+    pub module: Vec<String>,
 }
 
 fn owned(keys: &[&str]) -> Vec<String> {
@@ -137,6 +139,16 @@ impl Default for JsonMapping {
                 "pod", "pod_name", "PodName", "host", "hostname", "instance", "node", "Node",
             ]),
             trace_id: owned(&["trace_id", "traceId", "traceid", "TraceID", "trace.id"]),
+            // Python's `name` is left out on purpose: too many other formats use it for other
+            // things.
+            module: owned(&[
+                "logger",
+                "logger_name",
+                "loggerName",
+                "log.logger",
+                "logger.name",
+                "module",
+            ]),
         }
     }
 }
@@ -224,24 +236,26 @@ pub(crate) enum Slot {
     Service = 3,
     Host = 4,
     Trace = 5,
+    Module = 6,
 }
 
 /// Fields collected from a JSON object or logfmt pairs: per slot the best-priority value seen.
 #[derive(Debug, Default)]
 pub(crate) struct Fields<'a> {
-    slots: [Option<(usize, Scalar<'a>)>; 6],
+    slots: [Option<(usize, Scalar<'a>)>; 7],
 }
 
 impl<'a> Fields<'a> {
     /// The slots (and priorities) a key feeds, without allocating.
     pub(crate) fn matches(mapping: &JsonMapping, key: &str, mut f: impl FnMut(Slot, usize)) {
-        let lists: [(&[String], Slot); 6] = [
+        let lists: [(&[String], Slot); 7] = [
             (&mapping.timestamp, Slot::Ts),
             (&mapping.level, Slot::Level),
             (&mapping.message, Slot::Message),
             (&mapping.service, Slot::Service),
             (&mapping.host, Slot::Host),
             (&mapping.trace_id, Slot::Trace),
+            (&mapping.module, Slot::Module),
         ];
         for (list, slot) in lists {
             // Length and first byte before the full compare: most keys match nothing.
@@ -325,6 +339,10 @@ impl<'a> Fields<'a> {
             .take(Slot::Trace)
             .map(Scalar::into_string)
             .filter(|t| !t.is_empty());
+        let module = self
+            .take(Slot::Module)
+            .map(Scalar::into_string)
+            .filter(|m| !m.is_empty());
         Ok((
             ParsedLine {
                 ts_ns,
@@ -333,6 +351,7 @@ impl<'a> Fields<'a> {
                 level,
                 message,
                 trace_id,
+                module,
                 stream: ctx.stream,
             },
             own,

@@ -46,6 +46,7 @@ pub(crate) fn parse(line: &str, ctx: &LineContext<'_>) -> Result<(ParsedLine, bo
             level,
             message,
             trace_id: None,
+            module: None,
             stream: ctx.stream,
         },
         true,
@@ -80,6 +81,7 @@ fn plain(line: &str, ts_ns: i64, level: Option<Level>, ctx: &LineContext<'_>) ->
         level: level.unwrap_or_else(|| level_from_text(line)),
         message: line.to_string(),
         trace_id: None,
+        module: None,
         stream: ctx.stream,
     }
 }

@@ -1,0 +1,175 @@
+//! Code modules named by stack traces, and which of them are a service's own code.
+//!
+//! A fault is injected (or written) in one code module; the exception it raises is often logged
+//! by another (a dispatcher, a task runner). The innermost frame of the service's own code in
+//! the trace is then the best pointer to where the fault is, better than the logger.
+
+/// Code modules of the stack frames in `message`, innermost first, each once.
+///
+/// Python (`File "/…/site-packages/nova/compute/manager.py", line 3, in f`) frames become dotted
+/// module names (`nova.compute.manager`); a Python traceback lists the innermost frame last.
+/// Java (`at com.example.Foo.bar(Foo.java:42)`) frames become class names (`com.example.Foo`);
+/// Java lists the innermost frame first, and the last `Caused by:` section is the root cause.
+pub fn stack_frame_modules(message: &str) -> Vec<String> {
+    let mut python: Vec<String> = Vec::new();
+    // Java sections: the trace itself, then each `Caused by:`.
+    let mut java: Vec<Vec<String>> = vec![vec![]];
+    for line in message.lines() {
+        let t = line.trim_start();
+        if let Some(module) = python_frame(t) {
+            python.push(module);
+        } else if let Some(module) = java_frame(t) {
+            java.last_mut().expect("one section").push(module);
+        } else if t.starts_with("Caused by:") {
+            java.push(vec![]);
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    let innermost_first = python
+        .into_iter()
+        .rev()
+        .chain(java.into_iter().rev().flatten());
+    for m in innermost_first {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// `File "path.py", line N, in f` → the module of `path`. The frame may follow a prefix some
+/// loggers put on every line (`[instance: 8a1…] File "…"`).
+fn python_frame(line: &str) -> Option<String> {
+    let at = line.find("File \"")?;
+    let rest = &line[at + "File \"".len()..];
+    let (path, after) = rest.split_once('"')?;
+    if !after.starts_with(", line ") {
+        return None;
+    }
+    python_module(path)
+}
+
+/// A Python source path as a dotted module name: the part after the last `site-packages/` or
+/// `dist-packages/` (installed code), else after `pythonX.Y/` (the standard library), else the
+/// path itself.
+fn python_module(path: &str) -> Option<String> {
+    let path = path.strip_suffix(".py")?;
+    let rel = ["site-packages/", "dist-packages/"]
+        .iter()
+        .filter_map(|marker| path.rfind(marker).map(|i| &path[i + marker.len()..]))
+        .next()
+        .or_else(|| {
+            let i = path.find("/python")?;
+            let after = &path[i + 1..];
+            after.split_once('/').map(|(_, rest)| rest)
+        })
+        .unwrap_or(path);
+    let rel = rel.trim_start_matches("./").trim_start_matches('/');
+    let dotted = rel.replace('/', ".");
+    let dotted = dotted.strip_suffix(".__init__").unwrap_or(&dotted);
+    (!dotted.is_empty()).then(|| dotted.to_string())
+}
+
+/// `at com.example.Foo$Inner.bar(Foo.java:42)` → `com.example.Foo`.
+fn java_frame(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("at ")?;
+    let (method, _) = rest.split_once('(')?;
+    if method.contains(' ') || !rest.trim_end().ends_with(')') {
+        return None;
+    }
+    let (class, _) = method.rsplit_once('.')?;
+    let class = class.split('$').next().unwrap_or(class);
+    (!class.is_empty()).then(|| class.to_string())
+}
+
+/// The package a module belongs to: its first dotted segment, or the first two for reverse-DNS
+/// names (`com.example.orders.Api` → `com.example`), where the first says nothing.
+pub fn module_root(module: &str) -> &str {
+    const REVERSE_DNS: [&str; 6] = ["com", "org", "net", "io", "edu", "dev"];
+    let mut parts = module.splitn(3, '.');
+    let first = parts.next().unwrap_or(module);
+    match parts.next() {
+        Some(second) if REVERSE_DNS.contains(&first) => &module[..first.len() + 1 + second.len()],
+        _ => first,
+    }
+}
+
+/// The root package of a service's own code: the one most of its log lines' loggers belong to
+/// (`nova` for a service whose loggers are `nova.compute.manager`, `nova.virt.libvirt.driver`
+/// and a few `oslo_messaging.*`). `None` when no logger is known.
+pub fn own_code_root<'a>(loggers: impl IntoIterator<Item = (&'a str, u64)>) -> Option<String> {
+    let mut weights: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for (module, count) in loggers {
+        *weights.entry(module_root(module)).or_default() += count;
+    }
+    weights
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(root, _)| root.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_traceback_innermost_first() {
+        let message = "Failed to copy image to volume\nTraceback (most recent call last):\n  \
+File \"/usr/lib/python2.7/site-packages/cinder/volume/flows/manager/create_volume.py\", line 555, in _copy\n    \
+context, volume)\n  File \"/usr/lib/python2.7/site-packages/cinder/image/image_utils.py\", line 285, in fetch\n    \
+x()\n  File \"/usr/lib/python2.7/site-packages/cinder/image/image_utils.py\", line 197, in _convert\n  \
+File \"/usr/lib/python2.7/site-packages/oslo_concurrency/processutils.py\", line 419, in execute\n  \
+File \"/usr/lib64/python3.11/json/__init__.py\", line 3, in loads\n[instance: 8a1] File \"app/handlers.py\", line 9, in h\n\
+ProcessExecutionError: Unexpected error";
+        assert_eq!(
+            stack_frame_modules(message),
+            [
+                "app.handlers",
+                "json",
+                "oslo_concurrency.processutils",
+                "cinder.image.image_utils",
+                "cinder.volume.flows.manager.create_volume",
+            ]
+        );
+    }
+
+    #[test]
+    fn java_root_cause_section_first() {
+        let message = "java.lang.RuntimeException: wrapped\n\tat com.example.api.Handler.handle(Handler.java:10)\n\
+\tat org.springframework.web.Servlet.service(Servlet.java:5)\nCaused by: java.io.IOException: closed\n\
+\tat com.example.store.Client$Conn.read(Client.java:42)\n\tat com.example.store.Repo.load(Repo.java:7)\n\t... 12 more";
+        assert_eq!(
+            stack_frame_modules(message),
+            [
+                "com.example.store.Client",
+                "com.example.store.Repo",
+                "com.example.api.Handler",
+                "org.springframework.web.Servlet",
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_messages_have_no_frames() {
+        for line in [
+            "file saved, line count 3",
+            "at least 3 replicas are needed (have 2)",
+            "File \"x.txt\" was uploaded",
+        ] {
+            assert!(stack_frame_modules(line).is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn own_code_is_the_dominant_logger_package() {
+        let loggers = [
+            ("nova.compute.manager", 40),
+            ("oslo_messaging.rpc.server", 30),
+            ("nova.virt.libvirt.driver", 20),
+        ];
+        assert_eq!(own_code_root(loggers).as_deref(), Some("nova"));
+        assert_eq!(module_root("com.example.orders.Api"), "com.example");
+        assert_eq!(module_root("nova"), "nova");
+        assert_eq!(own_code_root([]), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! The caller → callee discount when candidates are pods or instances: a declared topology names
+//! each pod's service and host, so an alerting entry pod is recognised as a caller of an alerting
+//! backend pod, and a pod as a dependant of its alerting host.
+
+use rootline_core::observation::Topology;
+use rootline_core::{Evidence, FaultType, ServiceGraph};
+use rootline_signals::{Finding, LogSignalConfig, RankContext, rank};
+
+/// One metric finding about `entity` (built through serde so that later optional fields of
+/// `Evidence` keep their defaults).
+fn finding(entity: &str, contribution: f64) -> Finding {
+    let evidence: Evidence = serde_json::from_value(serde_json::json!({
+        "id": format!("sig-metric-{entity}"),
+        "kind": "metric_anomaly",
+        "entity": entity,
+        "first_seen_ns": 0,
+        "strength": 0.9,
+        "summary": format!("metric alert on {entity}"),
+    }))
+    .unwrap();
+    Finding {
+        evidence,
+        contribution,
+        fault: FaultType::Unknown,
+    }
+}
+
+/// The entry pods alert loudest; the backend pod they call alerts less; an unrelated pod a bit.
+fn findings() -> Vec<Finding> {
+    vec![
+        finding("frontend-0", 6.0),
+        finding("frontend-1", 5.5),
+        finding("cart-1", 4.5),
+        finding("email-0", 1.0),
+    ]
+}
+
+fn topology(json: &str) -> ServiceGraph {
+    let t: Topology = serde_json::from_str(json).unwrap();
+    let mut g = ServiceGraph::default();
+    g.add_topology(&t);
+    g
+}
+
+fn ranked(findings: Vec<Finding>, graph: Option<&ServiceGraph>) -> Vec<(String, f64, String)> {
+    let context = RankContext {
+        window_records: 100,
+        baseline_records: 100,
+        graph,
+    };
+    rank(findings, &context, &LogSignalConfig::default())
+        .candidates
+        .into_iter()
+        .map(|c| (c.entity, c.score, c.why))
+        .collect()
+}
+
+const BOUTIQUE: &str = r#"{
+    "calls": {"frontend": ["cart", "email"]},
+    "services": {"frontend-0": "frontend", "frontend-1": "frontend",
+                 "cart-0": "cart", "cart-1": "cart", "email-0": "email"},
+    "hosts": {"frontend-0": "node-5", "cart-0": "node-6", "cart-1": "node-6"}
+}"#;
+
+#[test]
+fn pods_are_joined_to_their_services_calls() {
+    let without = ranked(findings(), None);
+    assert_eq!(without[0].0, "frontend-0", "{without:?}");
+
+    // Service edges alone do not name the pods: nothing changes.
+    let services_only = topology(r#"{"calls": {"frontend": ["cart"]}}"#);
+    let r = ranked(findings(), Some(&services_only));
+    assert_eq!(r, without);
+
+    let g = topology(BOUTIQUE);
+    let r = ranked(findings(), Some(&g));
+    let names: Vec<&str> = r.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names, ["cart-1", "frontend-0", "frontend-1", "email-0"]);
+    // frontend-0: 6.0 × (1 − 0.5 × 4.5 / 6.0); its strongest explaining callee is cart-1.
+    assert_eq!(r[1].1, 3.75);
+    assert!(
+        r[1].2.contains("partly explained by its callee cart-1"),
+        "{}",
+        r[1].2
+    );
+    // The callee and the pod with no alerting callee keep their scores.
+    assert_eq!((r[0].1, r[3].1), (4.5, 1.0));
+}
+
+#[test]
+fn a_host_explains_its_pods_and_siblings_explain_nothing() {
+    let g = topology(BOUTIQUE);
+    let r = ranked(
+        vec![
+            finding("cart-1", 3.0),
+            finding("cart-0", 2.5),
+            finding("node-6", 2.0),
+            finding("email-0", 2.2),
+        ],
+        Some(&g),
+    );
+    let score = |e: &str| r.iter().find(|c| c.0 == e).unwrap().1;
+    // cart-1 runs on node-6: 3.0 × (1 − 0.5 × 2.0 / 3.0) = 2.0; cart-0 likewise 2.5 × 0.6.
+    assert_eq!(score("cart-1"), 2.0);
+    assert_eq!(score("cart-0"), 1.5);
+    // email-0 runs elsewhere (no host known) and cart-0/cart-1 share a service: untouched.
+    assert_eq!(score("email-0"), 2.2);
+    assert_eq!(score("node-6"), 2.0);
+    assert_eq!(r[0].0, "email-0");
+}
