@@ -92,25 +92,6 @@ fn fields_of(schema: &Schema, path: &Path) -> Result<Fields, IndexError> {
     })
 }
 
-/// Opens the log index in `dir` with the schema it was written with, or creates it with the
-/// current one. Unlike [`open_dir`], an index from an older version (fewer optional fields) is
-/// not an error.
-fn open_log_dir(dir: &Path) -> Result<Index, IndexError> {
-    let open_err = |message: String| IndexError::Open {
-        path: dir.display().to_string(),
-        message,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-    let directory =
-        tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
-    if Index::exists(&directory).map_err(|e| open_err(e.to_string()))? {
-        Index::open(directory).map_err(|e| open_err(e.to_string()))
-    } else {
-        Index::create(directory, schema(), tantivy::IndexSettings::default())
-            .map_err(|e| open_err(e.to_string()))
-    }
-}
-
 /// A filter over the index; empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -121,8 +102,10 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
-/// Opens the tantivy index in `dir`, creating it (and the directory) when missing. Each of the
-/// three indexes lives in a directory of its own.
+/// Opens the tantivy index in `dir` with the schema it was written with, or creates it (and
+/// the directory) with `schema`. Each of the three indexes lives in a directory of its own. An
+/// index written by an older version (other field options, fewer optional fields) is not an
+/// error: callers look their fields up by name in the index's own schema.
 pub(crate) fn open_dir(dir: &Path, schema: Schema) -> Result<Index, IndexError> {
     let open_err = |message: String| IndexError::Open {
         path: dir.display().to_string(),
@@ -131,7 +114,24 @@ pub(crate) fn open_dir(dir: &Path, schema: Schema) -> Result<Index, IndexError> 
     std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
     let directory =
         tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
-    Index::open_or_create(directory, schema).map_err(|e| open_err(e.to_string()))
+    if Index::exists(&directory).map_err(|e| open_err(e.to_string()))? {
+        Index::open(directory).map_err(|e| open_err(e.to_string()))
+    } else {
+        Index::create(directory, schema, tantivy::IndexSettings::default())
+            .map_err(|e| open_err(e.to_string()))
+    }
+}
+
+/// The single writer of a small or large ingest: one indexing thread (the caller parses on its
+/// own thread meanwhile), so a commit writes one segment, in ingest order, rather than one per
+/// core (which also makes template examples the same on every run), and one merge thread. The
+/// budget is per thread; a segment is flushed when it fills.
+pub(crate) fn writer_options(memory_budget: usize) -> tantivy::indexer::IndexWriterOptions {
+    tantivy::indexer::IndexWriterOptions::builder()
+        .num_worker_threads(1)
+        .num_merge_threads(1)
+        .memory_budget_per_thread(memory_budget)
+        .build()
 }
 
 /// A reader that sees a commit only once `reload()` is called; the writers reload it right after
@@ -155,7 +155,7 @@ pub struct LogIndex {
 impl LogIndex {
     /// Opens the index in `dir`, creating it (and the directory) when missing.
     pub fn open(dir: &Path) -> Result<LogIndex, IndexError> {
-        let index = open_log_dir(dir)?;
+        let index = open_dir(dir, schema())?;
         let fields = fields_of(&index.schema(), dir)?;
         let reader = manual_reader(&index)?;
         Ok(LogIndex {
@@ -179,7 +179,9 @@ impl LogIndex {
 
     /// The single writer. Records become visible (and durable) at [`LogWriter::commit`].
     pub fn writer(&self) -> Result<LogWriter<'_>, IndexError> {
-        let writer = self.index.writer(128_000_000)?;
+        let writer = self
+            .index
+            .writer_with_options(writer_options(128_000_000))?;
         Ok(LogWriter {
             owner: self,
             writer,

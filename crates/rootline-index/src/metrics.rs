@@ -123,7 +123,7 @@ impl MetricIndex {
     /// Opens the metric index in `dir`, creating it (and the directory) when missing. Use a
     /// directory of its own, not the log index's.
     pub fn open(dir: &Path) -> Result<MetricIndex, IndexError> {
-        let index = crate::spans::open_keeping_schema(dir, schema())?;
+        let index = crate::open_dir(dir, schema())?;
         let fields = Fields::of(&index.schema(), &dir.display().to_string())?;
         MetricIndex::from_index(index, fields)
     }
@@ -148,7 +148,7 @@ impl MetricIndex {
     pub fn writer(&self) -> Result<MetricWriter<'_>, IndexError> {
         let writer = self
             .index
-            .writer_with_options(crate::spans::writer_options(64_000_000))?;
+            .writer_with_options(crate::writer_options(64_000_000))?;
         Ok(MetricWriter {
             owner: self,
             writer,

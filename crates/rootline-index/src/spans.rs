@@ -51,7 +51,7 @@ struct Fields {
 /// or fast field costs a dictionary of one entry per span at every commit (most of a span
 /// ingest's time before). `evidence_id` is indexed for [`SpanIndex::get`] and the upsert; the
 /// other ids are only stored. Indexes written with the older, wider schema still open (see
-/// [`open_keeping_schema`]).
+/// `crate::open_dir`).
 fn schema() -> Schema {
     let mut b = Schema::builder();
     b.add_text_field("evidence_id", STRING | STORED);
@@ -105,34 +105,6 @@ impl Fields {
     }
 }
 
-/// Opens the index in `dir` with the schema it was written with, or creates it (and the
-/// directory) with `schema`. Unlike `crate::open_dir` alone, an index written with other field
-/// options (an older version's) is not an error: callers look fields up by name.
-pub(crate) fn open_keeping_schema(dir: &Path, schema: Schema) -> Result<Index, IndexError> {
-    let open_err = |message: String| IndexError::Open {
-        path: dir.display().to_string(),
-        message,
-    };
-    // A missing directory cannot hold an index: `open_dir` creates both.
-    if let Ok(directory) = tantivy::directory::MmapDirectory::open(dir)
-        && Index::exists(&directory).map_err(|e| open_err(e.to_string()))?
-    {
-        return Index::open(directory).map_err(|e| open_err(e.to_string()));
-    }
-    crate::open_dir(dir, schema)
-}
-
-/// The single writer of a small or large ingest: one indexing thread (the caller parses on its
-/// own thread meanwhile), so a commit writes one segment rather than one per core, and one merge
-/// thread. The budget is per thread; a segment is flushed when it fills.
-pub(crate) fn writer_options(memory_budget: usize) -> tantivy::indexer::IndexWriterOptions {
-    tantivy::indexer::IndexWriterOptions::builder()
-        .num_worker_threads(1)
-        .num_merge_threads(1)
-        .memory_budget_per_thread(memory_budget)
-        .build()
-}
-
 fn status_code(s: SpanStatus) -> u64 {
     match s {
         SpanStatus::Unset => 0,
@@ -158,7 +130,7 @@ pub struct SpanIndex {
 impl SpanIndex {
     /// Opens the span index in `dir`, creating it (and the directory) when missing.
     pub fn open(dir: &Path) -> Result<SpanIndex, IndexError> {
-        let index = open_keeping_schema(dir, schema())?;
+        let index = crate::open_dir(dir, schema())?;
         let fields = Fields::of(&index.schema(), &dir.display().to_string())?;
         Self::with_index(index, fields)
     }
@@ -181,7 +153,9 @@ impl SpanIndex {
 
     /// The single writer. Spans become visible (and durable) at [`SpanWriter::commit`].
     pub fn writer(&self) -> Result<SpanWriter<'_>, IndexError> {
-        let writer = self.index.writer_with_options(writer_options(64_000_000))?;
+        let writer = self
+            .index
+            .writer_with_options(crate::writer_options(64_000_000))?;
         // Holding the writer lock, nobody else commits: what the reader sees now stays the
         // committed state until our own commit.
         self.reload()?;
