@@ -134,6 +134,7 @@ fn java_style_hdfs_hadoop_zookeeper() {
         r.message
             .starts_with("148 INFO dfs.DataNode$PacketResponder:")
     );
+    assert_eq!(r.module.as_deref(), Some("dfs.DataNode$PacketResponder"));
     // Hadoop_2k.log: log4j `yyyy-MM-dd HH:mm:ss,SSS`.
     let r = one(
         "hadoop.log",
@@ -142,6 +143,7 @@ fn java_style_hdfs_hadoop_zookeeper() {
     );
     assert_eq!(r.ts_ns, ts("2015-10-18T18:06:21.076Z"));
     assert_eq!(r.level, Level::Warn);
+    assert_eq!(r.module.as_deref(), Some("org.apache.hadoop.ipc.Client"));
     // Zookeeper_2k.log: ` - LEVEL  [thread] - msg`.
     let r = one(
         "zookeeper.log",
@@ -151,6 +153,8 @@ fn java_style_hdfs_hadoop_zookeeper() {
     assert_eq!(r.ts_ns, ts("2015-07-29T19:04:29.071Z"));
     assert_eq!(r.level, Level::Warn);
     assert!(r.message.starts_with("WARN  [SendWorker"));
+    // The thread names a class, but no logger follows the level: none is guessed.
+    assert_eq!(r.module, None);
 }
 
 #[test]
@@ -167,6 +171,7 @@ fn openstack_spark_healthapp_proxifier() {
         r.message
             .starts_with("nova-api.log.1.2017-05-16_13:53:08 25746 INFO nova.")
     );
+    assert_eq!(r.module.as_deref(), Some("nova.osapi_compute.wsgi.server"));
     // Spark_2k.log line 1: `yy/MM/dd HH:mm:ss`.
     let r = one(
         "spark.log",
@@ -175,6 +180,10 @@ fn openstack_spark_healthapp_proxifier() {
     );
     assert_eq!(r.ts_ns, ts("2017-06-09T20:10:40Z"));
     assert_eq!(r.level, Level::Info);
+    assert_eq!(
+        r.module.as_deref(),
+        Some("executor.CoarseGrainedExecutorBackend")
+    );
     // HealthApp_2k.log line 1: `yyyyMMdd-HH:mm:ss:SSS|component|pid|msg`.
     let r = one(
         "health.log",
@@ -806,6 +815,23 @@ fn json_and_csv_lines_name_their_logger() {
         Some("dfs.DataNode$PacketResponder")
     );
     assert_eq!(recs[0].message, "PacketResponder 1 terminating");
+    // Text layouts: Spring Boot puts a PID and `---` between the level and the logger; a plain
+    // word after the level is not a logger.
+    let r = one(
+        "spring.log",
+        "2023-01-29 08:42:22.418 ERROR 1 --- [nio-8080-exec-1] c.e.orders.OrderService#42 : order failed\n",
+        2023,
+    );
+    assert_eq!(r.module.as_deref(), Some("c.e.orders.OrderService"));
+    assert_eq!(
+        one(
+            "app.log",
+            "2023-01-29 08:42:22 ERROR failed to save\n",
+            2023
+        )
+        .module,
+        None
+    );
     // A line that names no logger has none.
     let r = one(
         "plain.jsonl",

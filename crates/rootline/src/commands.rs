@@ -396,7 +396,12 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             spans: open_spans(settings)?,
             metrics: open_metrics(settings)?,
             changes,
-            topology: None,
+            // A declared topology for the data dir's system, like a bundle's.
+            topology: rootline_agent::bundle::load_topology(
+                &settings
+                    .data_dir
+                    .join(rootline_agent::bundle::TOPOLOGY_FILE),
+            )?,
         };
         let templates = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
         let report =

@@ -145,6 +145,87 @@ fn investigate_a_window_with_no_data_says_so() {
     assert!(stdout(&again).contains("No data"));
 }
 
+/// A data dir's `topology.json` reaches a data-dir investigation: the caller whose callee also
+/// fails is discounted, and says so.
+#[test]
+fn investigate_over_the_data_dir_reads_its_declared_topology() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for i in 0..300 {
+        // Ten minutes of routine traffic, then ten minutes in which both services fail.
+        let ts = |s: i64| {
+            chrono::DateTime::from_timestamp(1_675_000_000 + s, 0)
+                .unwrap()
+                .to_rfc3339()
+        };
+        let (t, window) = (i * 4, i >= 150);
+        lines.push_str(&format!(
+            "{{\"time\":\"{}\",\"level\":\"info\",\"service\":\"frontend\",\"pod\":\"frontend-0\",\"msg\":\"GET /cart 200\"}}\n",
+            ts(t)
+        ));
+        lines.push_str(&format!(
+            "{{\"time\":\"{}\",\"level\":\"info\",\"service\":\"cart\",\"pod\":\"cart-1\",\"msg\":\"cart read ok\"}}\n",
+            ts(t + 1)
+        ));
+        if window {
+            lines.push_str(&format!(
+                "{{\"time\":\"{}\",\"level\":\"error\",\"service\":\"frontend\",\"pod\":\"frontend-0\",\"msg\":\"upstream request failed\"}}\n",
+                ts(t + 2)
+            ));
+            lines.push_str(&format!(
+                "{{\"time\":\"{}\",\"level\":\"error\",\"service\":\"cart\",\"pod\":\"cart-1\",\"msg\":\"redis timeout\"}}\n",
+                ts(t + 3)
+            ));
+        }
+    }
+    let log = dir.path().join("shop.jsonl");
+    std::fs::write(&log, lines).unwrap();
+    assert!(
+        rootline(dir.path(), &["ingest", log.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let investigate = || {
+        let out = rootline(
+            dir.path(),
+            &[
+                "investigate",
+                "--title",
+                "shop errors",
+                "--start",
+                "2023-01-29T13:56:40Z",
+                "--end",
+                "2023-01-29T14:06:40Z",
+                "--format",
+                "json",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let frontend = report["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["entity"] == "frontend")
+            .cloned()
+            .expect("frontend is a candidate");
+        (
+            frontend["score"].as_f64().unwrap(),
+            frontend["why"].as_str().unwrap().to_string(),
+        )
+    };
+    let (alone, why_alone) = investigate();
+    assert!(!why_alone.contains("callee"), "{why_alone}");
+    std::fs::write(
+        dir.path().join("topology.json"),
+        r#"{"calls": {"frontend": ["cart"]}}"#,
+    )
+    .unwrap();
+    let (with_topology, why) = investigate();
+    assert!(with_topology < alone, "{with_topology} vs {alone}");
+    assert!(why.contains("partly explained by its callee cart"), "{why}");
+}
+
 #[test]
 fn investigate_flags_errors_clearly() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,13 +44,62 @@ pub(crate) fn parse(line: &str, ctx: &LineContext<'_>) -> Result<(ParsedLine, bo
             service: ctx.default_service.to_string(),
             host: ctx.default_host.map(str::to_string),
             level,
+            module: logger_after_level(rest),
             message,
             trace_id: None,
-            module: None,
             stream: ctx.stream,
         },
         true,
     ))
+}
+
+/// The logger most text layouts print after the level: oslo.log `PID LEVEL logger [req-…]`,
+/// log4j `LEVEL [thread] logger: msg`, Spring Boot `LEVEL PID --- [thread] logger : msg`,
+/// Python `LEVEL logger: msg`. Only a dotted name counts (`nova.compute.manager`,
+/// `c.e.OrderService`), so a plain word after the level is never taken for a logger.
+pub(crate) fn logger_after_level(rest: &str) -> Option<String> {
+    const LEVELS: [&str; 10] = [
+        "INFO", "WARN", "WARNING", "ERROR", "DEBUG", "TRACE", "FATAL", "CRITICAL", "SEVERE",
+        "NOTICE",
+    ];
+    // The level is one of the first few words (a PID or a dash may come first).
+    let mut after = None;
+    let mut s = rest;
+    for _ in 0..3 {
+        s = s.trim_start();
+        let end = s.find(char::is_whitespace).unwrap_or(s.len());
+        let word = s[..end].trim_matches(|c| matches!(c, '[' | ']' | ':' | '-'));
+        if LEVELS.iter().any(|l| l.eq_ignore_ascii_case(word)) {
+            after = Some(&s[end..]);
+            break;
+        }
+        s = &s[end..];
+    }
+    let mut s = after?;
+    // Skip what sits between the level and the logger: a thread in brackets, a PID, `---`.
+    for _ in 0..4 {
+        s = s.trim_start();
+        if let Some(inner) = s.strip_prefix('[') {
+            s = &inner[inner.find(']')? + 1..];
+        } else if let Some(r) = s.strip_prefix("---").or_else(|| s.strip_prefix("- ")) {
+            s = r;
+        } else if s.starts_with(|c: char| c.is_ascii_digit()) {
+            s = s.trim_start_matches(|c: char| c.is_ascii_digit());
+        } else {
+            break;
+        }
+    }
+    let end = s.find(char::is_whitespace).unwrap_or(s.len());
+    let word = s[..end].trim_end_matches(':');
+    // `FoodServiceImpl#302`, `Class@688`: a line number is not part of the logger.
+    let word = word.split(['#', '@']).next().unwrap_or(word);
+    let dotted = word.contains('.')
+        && !word.ends_with('.')
+        && word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '$'));
+    dotted.then(|| word.to_string())
 }
 
 /// Skips what loggers put between the stamp and the rest: spaces, `- `, `| `, `|`, `: `.
