@@ -71,12 +71,8 @@ fn schema() -> Schema {
 /// The fields of an index's own schema, looked up by name, so that an index written by an
 /// older version (without the newer optional fields) still opens.
 fn fields_of(schema: &Schema, path: &Path) -> Result<Fields, IndexError> {
-    let required = |name: &str| {
-        schema.get_field(name).map_err(|_| IndexError::Open {
-            path: path.display().to_string(),
-            message: format!("the index has no field {name:?}: it is not a rootline log index"),
-        })
-    };
+    let path = path.display().to_string();
+    let required = |name: &str| required_field(schema, name, &path, "log");
     Ok(Fields {
         evidence_id: required("evidence_id")?,
         ts: required("ts")?,
@@ -89,6 +85,19 @@ fn fields_of(schema: &Schema, path: &Path) -> Result<Fields, IndexError> {
         line: required("line")?,
         trace_id: required("trace_id")?,
         module: schema.get_field("module").ok(),
+    })
+}
+
+/// A field every index of `kind` has; its absence means `path` holds something else.
+pub(crate) fn required_field(
+    schema: &Schema,
+    name: &str,
+    path: &str,
+    kind: &str,
+) -> Result<Field, IndexError> {
+    schema.get_field(name).map_err(|_| IndexError::Open {
+        path: path.to_string(),
+        message: format!("the index has no field {name:?}: it is not a rootline {kind} index"),
     })
 }
 

@@ -66,14 +66,7 @@ fn schema() -> Schema {
 impl Fields {
     /// The fields of an index's own schema, by name.
     fn of(schema: &Schema, dir: &str) -> Result<Fields, IndexError> {
-        let field = |name: &str| {
-            schema.get_field(name).map_err(|_| IndexError::Open {
-                path: dir.to_string(),
-                message: format!(
-                    "the index has no field {name:?}: it is not a rootline metric index"
-                ),
-            })
-        };
+        let field = |name: &str| crate::required_field(schema, name, dir, "metric");
         Ok(Fields {
             series: field("series")?,
             name: field("name")?,

@@ -78,14 +78,7 @@ fn schema() -> Schema {
 impl Fields {
     /// The fields of an index's own schema, by name.
     fn of(schema: &Schema, dir: &str) -> Result<Fields, IndexError> {
-        let field = |name: &str| {
-            schema.get_field(name).map_err(|_| IndexError::Open {
-                path: dir.to_string(),
-                message: format!(
-                    "the index has no field {name:?}: it is not a rootline span index"
-                ),
-            })
-        };
+        let field = |name: &str| crate::required_field(schema, name, dir, "span");
         Ok(Fields {
             evidence_id: field("evidence_id")?,
             trace_id: field("trace_id")?,
