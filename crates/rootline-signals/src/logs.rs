@@ -374,9 +374,57 @@ pub fn log_findings(
         });
     }
 
+    // Services that log warnings or errors at their usual rate: nothing changed, but an SRE
+    // still wants them among the leads when nothing else names the culprit (alert-only data,
+    // where a faulty pod keeps alerting as it did before). Weighed far below any change.
+    let mut problems: BTreeMap<&str, (u64, i64, Vec<String>, Vec<String>)> = BTreeMap::new();
+    for s in window.iter().filter(|s| s.errors + s.warnings > 0) {
+        let p = problems
+            .entry(s.service.as_str())
+            .or_insert((0, i64::MAX, vec![], vec![]));
+        p.0 += s.errors + s.warnings;
+        p.1 = p.1.min(s.first_ns);
+        for x in &s.examples {
+            if p.2.len() < config.max_examples {
+                p.2.push(x.clone());
+            }
+        }
+        for h in &s.hosts {
+            if !p.3.contains(h) {
+                p.3.push(h.clone());
+            }
+        }
+    }
+    for (service, (count, first_ns, examples, hosts)) in problems {
+        let contribution = BACKGROUND_WEIGHT * (1.0 + count as f64).ln();
+        scored.push(Finding {
+            evidence: Evidence {
+                id: signal_id(BACKGROUND, service, ""),
+                kind: EvidenceKind::ErrorRate,
+                entity: service.to_string(),
+                first_seen_ns: first_ns,
+                strength: strength(contribution),
+                summary: format!(
+                    "{service} logged {count} warnings or errors in the window, no more than its baseline predicts (a chronic problem, not a change)"
+                ),
+                examples,
+                instances: hosts,
+                modules: vec![],
+            },
+            contribution,
+            fault: FaultType::Unknown,
+        });
+    }
+
     scored.extend(blame_findings(window, &base, scale, config));
     scored
 }
+
+/// The signal kind of background findings: problems logged at their usual rate.
+pub(crate) const BACKGROUND: &str = "background";
+/// A background finding's contribution per unit of `ln(1 + problems)`: a thousand chronic
+/// errors (0.35) weigh about as much as one new debug message.
+const BACKGROUND_WEIGHT: f64 = 0.05;
 
 /// Per service, the root package of its own code: the one most of its records' loggers belong
 /// to. Frames outside it (libraries, the runtime) say where an error surfaced, not where the
@@ -726,6 +774,67 @@ mod tests {
         // Deterministic: same input, same output.
         let again = analyse_logs(&win, &base, &LogSignalConfig::default());
         assert_eq!(again.candidates, s.candidates);
+    }
+
+    /// A service that fails as much as it always did changes nothing: it is listed after every
+    /// candidate with a change, weighs nothing in the outcome, and is the only lead when
+    /// nothing changed.
+    #[test]
+    fn chronic_errors_rank_last_and_decide_nothing() {
+        let chronic = |t0: i64| {
+            (0..20)
+                .map(|i| {
+                    rec(
+                        5_000 + i + t0 as u64,
+                        t0 + i as i64,
+                        "cache",
+                        Level::Error,
+                        "eviction failed: out of memory",
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut base = steady(100, 0);
+        base.extend(chronic(0));
+        let mut quiet = steady(100, 1000);
+        quiet.extend(chronic(1000));
+        let s = analyse_logs(&quiet, &base, &LogSignalConfig::default());
+        assert_eq!(
+            s.outcome,
+            Outcome::NoIncidentDetected,
+            "{}",
+            s.outcome_reason
+        );
+        assert_eq!(s.candidates.len(), 1);
+        assert_eq!(s.candidates[0].entity, "cache");
+        assert!(
+            s.candidates[0].why.starts_with("no change"),
+            "{}",
+            s.candidates[0].why
+        );
+        assert!(s.candidates[0].score < 0.5);
+
+        // The same chronic errors next to a real change: the change leads and stays decisive.
+        let mut win = quiet.clone();
+        for i in 0..50 {
+            win.push(rec(
+                9_000 + i,
+                1000 + i as i64,
+                "db",
+                Level::Error,
+                &format!("java.sql.SQLException: lock wait timeout on row {i}"),
+            ));
+        }
+        let s = analyse_logs(&win, &base, &LogSignalConfig::default());
+        assert_eq!(s.candidates[0].entity, "db");
+        assert_eq!(s.outcome, Outcome::ProbableCause, "{}", s.outcome_reason);
+        assert_eq!(s.candidates.last().unwrap().entity, "cache");
+        // A service with a change gets no background finding of its own.
+        assert!(
+            !s.evidence
+                .iter()
+                .any(|e| e.entity == "db" && e.id.starts_with("sig-background"))
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Combining findings from every signal into ranked candidates and an overall outcome.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rootline_core::{Candidate, Evidence, EvidenceKind, FaultType, Outcome, ServiceGraph};
 
@@ -62,6 +62,14 @@ pub fn rank(
             .total_cmp(&a.contribution)
             .then_with(|| a.evidence.id.cmp(&b.evidence.id))
     });
+    // Background findings (problems logged at their usual rate) only name entities that nothing
+    // else points at, rank after every other candidate and never decide the outcome.
+    let changed: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| !is_background(f))
+        .map(|f| f.evidence.entity.clone())
+        .collect();
+    findings.retain(|f| !is_background(f) || !changed.contains(&f.evidence.entity));
     let mut by_entity: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &findings {
         by_entity
@@ -69,10 +77,10 @@ pub fn rank(
             .or_default()
             .push(f);
     }
-    let mut candidates: Vec<Candidate> = by_entity
+    let (mut candidates, mut background): (Vec<Candidate>, Vec<Candidate>) = by_entity
         .iter()
         .map(|(entity, items)| candidate(entity, items, config))
-        .collect();
+        .partition(|c| changed.contains(&c.entity));
     if let Some(graph) = context.graph {
         discount_explained_callers(&mut candidates, graph);
     }
@@ -113,12 +121,26 @@ pub fn rank(
             ),
         ),
     };
+    background.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.entity.cmp(&b.entity))
+    });
+    candidates.extend(background);
     Ranking {
         evidence: findings.into_iter().map(|f| f.evidence).collect(),
         candidates,
         outcome,
         outcome_reason,
     }
+}
+
+/// A finding that shows a problem, not a change (see `logs::BACKGROUND`).
+fn is_background(f: &Finding) -> bool {
+    f.evidence
+        .id
+        .strip_prefix("sig-")
+        .is_some_and(|rest| rest.starts_with(crate::logs::BACKGROUND))
 }
 
 /// A caller whose callee also scores is partly explained by it: errors and slowness flow up the
@@ -249,10 +271,14 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
             .take(config.max_evidence_per_candidate)
             .map(|f| f.evidence.id.clone())
             .collect(),
-        why: format!(
-            "{} against the baseline; strongest: {strongest}",
-            parts.join(", ")
-        ),
+        why: if parts.is_empty() {
+            format!("no change against the baseline, only chronic problems: {strongest}")
+        } else {
+            format!(
+                "{} against the baseline; strongest: {strongest}",
+                parts.join(", ")
+            )
+        },
         score_by_signal,
         instances: instances.into_iter().map(|(i, _)| i.to_string()).collect(),
         modules,
