@@ -377,7 +377,9 @@ pub fn log_findings(
     // Services that log warnings or errors at their usual rate: nothing changed, but an SRE
     // still wants them among the leads when nothing else names the culprit (alert-only data,
     // where a faulty pod keeps alerting as it did before). Weighed far below any change.
-    let mut problems: BTreeMap<&str, (u64, i64, Vec<String>, Vec<String>)> = BTreeMap::new();
+    // Per service: warnings and errors, first seen, example ids, hosts.
+    type ProblemTally = (u64, i64, Vec<String>, Vec<String>);
+    let mut problems: BTreeMap<&str, ProblemTally> = BTreeMap::new();
     for s in window.iter().filter(|s| s.errors + s.warnings > 0) {
         let p = problems
             .entry(s.service.as_str())
