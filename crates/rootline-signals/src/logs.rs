@@ -451,12 +451,7 @@ fn own_code_roots<'a>(stats: impl Iterator<Item = &'a TemplateStat>) -> HashMap<
 /// service's own code, innermost first (where an exception was raised, or a bad value first
 /// met), then the loggers that wrote the lines. Without known loggers every frame counts.
 fn implicated_modules(t: &TemplateStat, own_root: Option<&String>) -> Vec<String> {
-    let mut out: Vec<String> = t
-        .frames
-        .iter()
-        .filter(|f| own_root.is_none_or(|root| module_root(f) == root))
-        .cloned()
-        .collect();
+    let mut out: Vec<String> = own_frames(t, own_root).cloned().collect();
     for m in &t.modules {
         if !out.contains(m) {
             out.push(m.clone());
@@ -470,12 +465,19 @@ fn implicated_modules(t: &TemplateStat, own_root: Option<&String>) -> Vec<String
 /// half as much as the one before, up to twice the message alone. One format or the other must
 /// not decide which service ranks first.
 fn trace_weight(t: &TemplateStat, own_root: Option<&String>) -> f64 {
-    let own_frames = t
-        .frames
+    let n = own_frames(t, own_root).count();
+    2.0 - 0.5_f64.powi(n.min(30) as i32)
+}
+
+/// The template's stack frames in the service's own code, innermost first; every frame when
+/// the service's own package is unknown.
+fn own_frames<'a>(
+    t: &'a TemplateStat,
+    own_root: Option<&'a String>,
+) -> impl Iterator<Item = &'a String> {
+    t.frames
         .iter()
-        .filter(|f| own_root.is_none_or(|root| module_root(f) == root))
-        .count();
-    2.0 - 0.5_f64.powi(own_frames.min(30) as i32)
+        .filter(move |f| own_root.is_none_or(|root| module_root(f) == root))
 }
 
 /// The modules a new or bursting message points at, when it can point at a fault: a warning,
