@@ -77,12 +77,17 @@ pub fn rank(
             .or_default()
             .push(f);
     }
+    let mut own_parts: BTreeMap<String, f64> = BTreeMap::new();
     let (mut candidates, mut background): (Vec<Candidate>, Vec<Candidate>) = by_entity
         .iter()
-        .map(|(entity, items)| candidate(entity, items, config))
+        .map(|(entity, items)| {
+            let (c, own) = candidate(entity, items, config);
+            own_parts.insert(c.entity.clone(), own);
+            c
+        })
         .partition(|c| changed.contains(&c.entity));
     if let Some(graph) = context.graph {
-        discount_explained_callers(&mut candidates, graph);
+        discount_explained_callers(&mut candidates, graph, &own_parts);
     }
     candidates.sort_by(|a, b| {
         b.score
@@ -147,7 +152,14 @@ fn is_background(f: &Finding) -> bool {
 /// call graph, so the deepest degraded service is the better root-cause candidate. Candidates
 /// may be pods or instances: the graph's memberships give their services, so `frontend-0` is
 /// explained by `cart-1` when `frontend` calls `cart`; a candidate is explained by its host too.
-fn discount_explained_callers(candidates: &mut [Candidate], graph: &ServiceGraph) {
+///
+/// `own_parts` is the part of each score no callee can explain (see [`unexplainable`]); only
+/// the rest is discounted.
+fn discount_explained_callers(
+    candidates: &mut [Candidate],
+    graph: &ServiceGraph,
+    own_parts: &BTreeMap<String, f64>,
+) {
     let scores: Vec<(String, f64)> = candidates
         .iter()
         .map(|c| (c.entity.clone(), c.score))
@@ -162,12 +174,22 @@ fn discount_explained_callers(candidates: &mut [Candidate], graph: &ServiceGraph
         if let Some((callee, callee_score)) = explaining {
             // Keep at least half: the caller may also be broken on its own.
             let factor = (0.5_f64).max(1.0 - 0.5 * (callee_score / c.score.max(1e-9)).min(1.0));
-            c.score = round3(c.score * factor);
+            let own = own_parts
+                .get(&c.entity)
+                .copied()
+                .unwrap_or(0.0)
+                .min(c.score);
+            let discounted = own + (c.score - own) * factor;
+            if discounted >= c.score - 1e-9 {
+                continue;
+            }
+            let scale = discounted / c.score.max(1e-9);
+            c.score = round3(discounted);
             for v in c.score_by_signal.values_mut() {
-                *v = round3(*v * factor);
+                *v = round3(*v * scale);
             }
             c.why.push_str(&format!(
-                "; partly explained by its callee {callee} (score ×{factor:.2})"
+                "; partly explained by its callee {callee} (score ×{scale:.2})"
             ));
         }
     }
@@ -186,7 +208,22 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Candidate {
+/// The part of a candidate's score that no callee can explain: time spent in its own code
+/// (self time excludes the time its callees take) and the network gap of calls into it.
+fn unexplainable(items: &[&Finding], weights: &[f64]) -> f64 {
+    items
+        .iter()
+        .zip(weights)
+        .filter(|(f, _)| {
+            let id = f.evidence.id.as_str();
+            id.starts_with("sig-trace-self-") || id.starts_with("sig-trace-gap-")
+        })
+        .map(|(_, w)| w)
+        .sum()
+}
+
+/// The candidate for `entity`, and the part of its score no callee can explain.
+fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> (Candidate, f64) {
     // Items arrive strongest first; each signal's k-th finding is damped by decay^k.
     let mut score_by_signal: BTreeMap<String, f64> = BTreeMap::new();
     let mut seen_per_signal: BTreeMap<&'static str, i32> = BTreeMap::new();
@@ -262,7 +299,7 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
         }
     }
     let strongest = &items[0].evidence.summary;
-    Candidate {
+    let candidate = Candidate {
         entity: entity.to_string(),
         fault_type,
         score: round3(score),
@@ -282,7 +319,8 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> Cand
         score_by_signal,
         instances: instances.into_iter().map(|(i, _)| i.to_string()).collect(),
         modules,
-    }
+    };
+    (candidate, unexplainable(items, &weighted))
 }
 
 /// Code modules ordered by the weight of the evidence pointing at them. Within one evidence item

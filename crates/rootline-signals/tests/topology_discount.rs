@@ -108,3 +108,33 @@ fn a_host_explains_its_pods_and_siblings_explain_nothing() {
     assert_eq!(score("node-6"), 2.0);
     assert_eq!(r[0].0, "email-0");
 }
+
+/// A caller's own self time and the network gap of calls into it cannot come from its callee:
+/// only the rest of its score is discounted (Nezha: a network delay on `food`, whose callee
+/// `delivery` also degrades, stays ahead of it).
+#[test]
+fn self_time_and_inbound_gap_are_never_explained_by_a_callee() {
+    let with_id = |id: &str, entity: &str, contribution: f64| {
+        let mut f = finding(entity, contribution);
+        f.evidence.id = id.to_string();
+        f
+    };
+    let graph = topology(r#"{"calls": {"food": ["delivery"]}}"#);
+    let gap = vec![
+        with_id("sig-trace-gap-1", "food", 6.0),
+        finding("delivery", 5.0),
+    ];
+    let ranking = ranked(gap, Some(&graph));
+    assert_eq!(ranking[0].0, "food", "{ranking:?}");
+    assert_eq!(ranking[0].1, 6.0, "the gap is food's own: {ranking:?}");
+    assert!(!ranking[0].2.contains("explained"), "{ranking:?}");
+    // The same strength as a duration rise, which a slow callee does explain, is discounted.
+    let duration = vec![
+        with_id("sig-trace-duration-1", "food", 6.0),
+        finding("delivery", 5.0),
+    ];
+    let ranking = ranked(duration, Some(&graph));
+    let food = ranking.iter().find(|r| r.0 == "food").unwrap();
+    assert!(food.1 < 6.0, "{ranking:?}");
+    assert!(food.2.contains("partly explained by its callee delivery"));
+}
