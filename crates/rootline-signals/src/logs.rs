@@ -538,7 +538,14 @@ fn blame_findings(
             if *named == t.service || !mentions_name(&t.sample, named) {
                 continue;
             }
-            let contribution = 0.5 * level_weight(t.worst_level) * (1.0 + t.count as f64).ln();
+            // Half of what the blaming message counts against its own service: a new one by
+            // its count, a bursting one by how far it rose.
+            let own = if b == 0 {
+                level_weight(t.worst_level) * (1.0 + t.count as f64).ln()
+            } else {
+                0.5 * level_weight(t.worst_level) * (t.count as f64 / expected.max(0.5)).ln()
+            };
+            let contribution = 0.5 * own;
             blamed.entry(named).or_default().push((
                 contribution,
                 format!(
@@ -918,6 +925,35 @@ mod tests {
         assert_eq!(blame.len(), 1);
         assert_eq!(blame[0].evidence.entity, "orders");
         assert!(blame[0].evidence.summary.starts_with("api names orders"));
+
+        // The same 20 errors when the baseline already had 8 of them: the message only rose
+        // 2.5×, and the blame weighs by that rise, not by the count.
+        let mut base_with = base.clone();
+        for i in 0..8 {
+            base_with.push(rec(
+                4000 + i,
+                i as i64,
+                "api",
+                Level::Error,
+                "No instances available for orders",
+            ));
+        }
+        let bursting = log_findings(
+            &aggregate(&win, 3),
+            &aggregate(&base_with, 3),
+            &LogSignalConfig::default(),
+        );
+        let burst_blame = bursting
+            .iter()
+            .find(|f| f.evidence.kind == EvidenceKind::NamedInErrors)
+            .expect("a bursting error still blames");
+        assert!(burst_blame.evidence.summary.contains("bursting"));
+        assert!(
+            burst_blame.contribution < 0.5 * blame[0].contribution,
+            "{} vs {}",
+            burst_blame.contribution,
+            blame[0].contribution
+        );
     }
 
     #[test]
