@@ -160,40 +160,62 @@ fn discount_explained_callers(
     graph: &ServiceGraph,
     own_parts: &BTreeMap<String, f64>,
 ) {
-    let scores: Vec<(String, f64)> = candidates
-        .iter()
-        .map(|c| (c.entity.clone(), c.score))
-        .collect();
-    for c in candidates.iter_mut() {
-        // The strongest explaining candidate, not their sum: with alerts on every service
-        // downstream, a sum discounts nearly every caller to the floor.
-        let explaining = scores
-            .iter()
-            .filter(|(e, s)| *s > 0.0 && explains(graph, e, &c.entity))
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
-        if let Some((callee, callee_score)) = explaining {
+    let original: Vec<f64> = candidates.iter().map(|c| c.score).collect();
+    // A callee explains its callers only as far as it is not explained itself: the scores are
+    // settled from the bottom of the call graph up, by passes until they stop changing (a few
+    // suffice; call cycles stop after the last pass).
+    let mut current = original.clone();
+    let mut explained_by: Vec<Option<usize>> = vec![None; candidates.len()];
+    for _ in 0..DISCOUNT_PASSES {
+        let mut next = original.clone();
+        for (i, c) in candidates.iter().enumerate() {
+            // The strongest explaining candidate, not their sum: with alerts on every service
+            // downstream, a sum discounts nearly every caller to the floor.
+            let explaining = (0..candidates.len())
+                .filter(|&j| {
+                    j != i && current[j] > 0.0 && explains(graph, &candidates[j].entity, &c.entity)
+                })
+                .max_by(|&a, &b| {
+                    current[a]
+                        .total_cmp(&current[b])
+                        .then_with(|| candidates[b].entity.cmp(&candidates[a].entity))
+                });
+            explained_by[i] = explaining;
+            let Some(j) = explaining else { continue };
             // Keep at least half: the caller may also be broken on its own.
-            let factor = (0.5_f64).max(1.0 - 0.5 * (callee_score / c.score.max(1e-9)).min(1.0));
+            let factor = (0.5_f64).max(1.0 - 0.5 * (current[j] / original[i].max(1e-9)).min(1.0));
             let own = own_parts
                 .get(&c.entity)
                 .copied()
                 .unwrap_or(0.0)
-                .min(c.score);
-            let discounted = own + (c.score - own) * factor;
-            if discounted >= c.score - 1e-9 {
-                continue;
-            }
-            let scale = discounted / c.score.max(1e-9);
-            c.score = round3(discounted);
-            for v in c.score_by_signal.values_mut() {
-                *v = round3(*v * scale);
-            }
-            c.why.push_str(&format!(
-                "; partly explained by its callee {callee} (score ×{scale:.2})"
-            ));
+                .min(original[i]);
+            next[i] = own + (original[i] - own) * factor;
+        }
+        let settled = next.iter().zip(&current).all(|(a, b)| (a - b).abs() < 1e-9);
+        current = next;
+        if settled {
+            break;
         }
     }
+    let names: Vec<String> = candidates.iter().map(|c| c.entity.clone()).collect();
+    for (i, c) in candidates.iter_mut().enumerate() {
+        let (Some(j), true) = (explained_by[i], current[i] < original[i] - 1e-9) else {
+            continue;
+        };
+        let scale = current[i] / original[i].max(1e-9);
+        c.score = round3(current[i]);
+        for v in c.score_by_signal.values_mut() {
+            *v = round3(*v * scale);
+        }
+        c.why.push_str(&format!(
+            "; partly explained by its callee {} (score ×{scale:.2})",
+            names[j]
+        ));
+    }
 }
+
+/// Passes of the caller discount: enough to settle a call chain this deep.
+const DISCOUNT_PASSES: usize = 4;
 
 /// Whether a fault of `callee` can explain the symptoms of `caller`: `caller`'s service calls
 /// `callee`'s service directly (two pods of one service never explain each other), or `callee`

@@ -138,3 +138,29 @@ fn self_time_and_inbound_gap_are_never_explained_by_a_callee() {
     assert!(food.1 < 6.0, "{ranking:?}");
     assert!(food.2.contains("partly explained by its callee delivery"));
 }
+
+/// A callee explains its callers only as far as it is not explained itself: in the chain
+/// food → travel → seat, travel is mostly seat's symptom, so it takes little from food.
+#[test]
+fn a_callee_explained_by_its_own_callee_explains_less() {
+    let chain = topology(r#"{"calls": {"food": ["travel"], "travel": ["seat"]}}"#);
+    let findings = || {
+        vec![
+            finding("food", 7.0),
+            finding("travel", 6.5),
+            finding("seat", 6.5),
+        ]
+    };
+    let ranking = ranked(findings(), Some(&chain));
+    let score = |e: &str| ranking.iter().find(|r| r.0 == e).unwrap().1;
+    // travel keeps half (seat explains it fully); food is discounted by travel's settled 3.25,
+    // not its raw 6.5: 7 × (1 − 0.5 × 3.25 / 7) = 5.375, ahead of travel and behind seat.
+    assert_eq!(score("travel"), 3.25, "{ranking:?}");
+    assert_eq!(score("food"), 5.375, "{ranking:?}");
+    assert_eq!(ranking[0].0, "seat");
+    // Without the bottom link, travel is not explained and takes more from food.
+    let short = topology(r#"{"calls": {"food": ["travel"]}}"#);
+    let ranking = ranked(findings(), Some(&short));
+    let food = ranking.iter().find(|r| r.0 == "food").unwrap().1;
+    assert!(food < 5.375, "{ranking:?}");
+}
