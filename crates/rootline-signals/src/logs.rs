@@ -309,6 +309,21 @@ pub fn log_findings(
         }
     }
 
+    // New or bursting warnings and errors, per service: the branch a stopped message may have
+    // given way to.
+    let unusual_problems: Vec<&TemplateStat> = win
+        .iter()
+        .filter(|(k, t)| {
+            severity(t.worst_level) >= 2 && {
+                let b = base.get(*k).map_or(0, |b| b.count);
+                let expected = b as f64 * scale;
+                b == 0
+                    || (t.count as f64 > 2.0 * expected
+                        && poisson_sf(t.count, expected) < config.significance)
+            }
+        })
+        .map(|(_, t)| *t)
+        .collect();
     // Messages the service stopped writing: a code path that no longer runs.
     let mut vanished: Vec<(&(String, String), &&TemplateStat)> =
         base.iter().filter(|(k, _)| !win.contains_key(*k)).collect();
@@ -341,8 +356,17 @@ pub fn log_findings(
             },
             contribution,
             // A message that always ran and now does not: the code path is cut short, which is
-            // what a thrown exception does.
-            fault: FaultType::Exception,
+            // what a thrown exception does; unless a sibling warning or error took its place
+            // ("Get Route By Ids Success" gone, "Get Route By Ids Failed" new): then the code
+            // ran on and took the other branch, on a value it did not expect.
+            fault: if unusual_problems
+                .iter()
+                .any(|p| p.service == t.service && siblings(&p.sample, &t.sample))
+            {
+                FaultType::WrongReturnValue
+            } else {
+                FaultType::Exception
+            },
         });
     }
 
@@ -620,6 +644,30 @@ fn mentions_name(text: &str, name: &str) -> bool {
     false
 }
 
+/// Two message shapes from the same place in the code: most of their words (placeholders and
+/// level words aside) are shared, as in `[getRoutes][Get Route By Ids][Success]` and
+/// `[getRoutes][Get Route By Ids Failed]`.
+fn siblings(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> std::collections::BTreeSet<String> {
+        s.split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ',' | ':' | '(' | ')'))
+            .filter(|w| !w.is_empty() && !w.contains("<*>") && text_level(w).is_none())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    let shared = a.intersection(&b).count();
+    let all = a.union(&b).count();
+    all > 0 && shared as f64 >= SIBLING_SHARE * all as f64
+}
+
+/// Share of words two sibling messages have in common (Jaccard).
+const SIBLING_SHARE: f64 = 0.6;
+
+/// The level a word names, if it is one of the usual level words.
+fn text_level(w: &str) -> Option<Level> {
+    Level::parse(w).filter(|_| w.chars().all(|c| c.is_ascii_alphabetic()) && w.len() >= 4)
+}
+
 /// The key that identifies a message shape within a service.
 fn template_label(s: &TemplateStat) -> String {
     match s.template_id {
@@ -794,6 +842,55 @@ mod tests {
         // Deterministic: same input, same output.
         let again = analyse_logs(&win, &base, &LogSignalConfig::default());
         assert_eq!(again.candidates, s.candidates);
+    }
+
+    /// A success message that stops while its failure sibling appears is a different branch
+    /// taken (a wrong value), not a cut-short path (an exception).
+    #[test]
+    fn a_message_replaced_by_its_failure_sibling_is_a_wrong_value() {
+        assert!(siblings(
+            "<*> INFO f.m.s.BasicServiceImpl#<*> TraceID: <*> [getRoutesByRouteIds][Get Route By Ids][Success]",
+            "<*> ERROR f.m.s.BasicServiceImpl#<*> TraceID: <*> [getRoutesByRouteIds][Get Route By Ids Failed]"
+        ));
+        assert!(!siblings(
+            "<*> INFO f.m.s.BasicServiceImpl#<*> TraceID: <*> [getRoutesByRouteIds][Get Route By Ids][Success]",
+            "<*> ERROR f.m.s.BasicServiceImpl#<*> TraceID: <*> [queryForTravel][catch price exception]"
+        ));
+        let routes = |i: u64, t0: i64, level: Level, text: &str| {
+            rec(
+                7_000 + i + t0 as u64,
+                t0 + i as i64,
+                "basic",
+                level,
+                &format!("[getRoutesByRouteIds][Get Route By Ids{text}] route {i}"),
+            )
+        };
+        let mut base = steady(100, 0);
+        let mut win = steady(100, 1000);
+        for i in 0..40 {
+            base.push(routes(i, 0, Level::Info, "][Success"));
+        }
+        // Few failures: the stopped message alone outweighs them, so its reading decides.
+        for i in 0..3 {
+            win.push(routes(i, 1000, Level::Error, " Failed"));
+        }
+        let s = analyse_logs(&win, &base, &LogSignalConfig::default());
+        assert_eq!(s.candidates[0].entity, "basic");
+        assert_eq!(s.candidates[0].fault_type, FaultType::WrongReturnValue);
+        // The same success message stopping next to an unrelated error: cut short.
+        let mut win = steady(100, 1000);
+        for i in 0..3 {
+            win.push(rec(
+                8_000 + i,
+                1000 + i as i64,
+                "basic",
+                Level::Error,
+                "java.lang.NullPointerException at price lookup",
+            ));
+        }
+        let s = analyse_logs(&win, &base, &LogSignalConfig::default());
+        assert_eq!(s.candidates[0].entity, "basic");
+        assert_eq!(s.candidates[0].fault_type, FaultType::Exception);
     }
 
     /// A trace through the service's own code weighs more than the bare message, and more when
