@@ -236,10 +236,7 @@ fn unexplainable(items: &[&Finding], weights: &[f64]) -> f64 {
     items
         .iter()
         .zip(weights)
-        .filter(|(f, _)| {
-            let id = f.evidence.id.as_str();
-            id.starts_with("sig-trace-self-") || id.starts_with("sig-trace-gap-")
-        })
+        .filter(|(f, _)| crate::traces::is_own_latency(&f.evidence.id))
         .map(|(_, w)| w)
         .sum()
 }

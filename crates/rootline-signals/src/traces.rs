@@ -209,6 +209,17 @@ enum Kind {
     Collapse,
 }
 
+/// Whether an evidence id is a self-time or inbound-gap finding: latency that is the service's
+/// own, which no callee can cause.
+pub(crate) fn is_own_latency(evidence_id: &str) -> bool {
+    [Kind::SelfTime, Kind::Gap].iter().any(|k| {
+        evidence_id
+            .strip_prefix("sig-trace-")
+            .and_then(|rest| rest.strip_prefix(k.as_str()))
+            .is_some_and(|rest| rest.starts_with('-'))
+    })
+}
+
 impl Kind {
     fn as_str(self) -> &'static str {
         match self {
