@@ -363,7 +363,7 @@ pub enum BundleRunError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootline_core::{ChangeKind, EvidenceKind};
+    use rootline_core::{ChangeKind, Evidence, EvidenceKind, Report};
 
     const START: &str = "2024-01-01T00:10:00Z";
 
@@ -506,21 +506,28 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn config_change_before_onset_reaches_the_ranking() {
-        let dir = tempfile::tempdir().unwrap();
-        synthetic_bundle(dir.path());
-        let bundle = Bundle::load(dir.path()).unwrap();
+    /// Investigates `bundle` in a scratch index; the report and its change evidence.
+    async fn investigate_for_change(bundle: &Bundle) -> (Report, Evidence) {
         let scratch = tempfile::tempdir().unwrap();
         let (report, _) =
-            investigate_bundle(&bundle, scratch.path(), crate::EngineConfig::default())
+            investigate_bundle(bundle, scratch.path(), crate::EngineConfig::default())
                 .await
                 .unwrap();
         let change = report
             .evidence
             .iter()
             .find(|e| e.kind == EvidenceKind::Change)
+            .cloned()
             .unwrap_or_else(|| panic!("no change evidence: {:#?}", report.evidence));
+        (report, change)
+    }
+
+    #[tokio::test]
+    async fn config_change_before_onset_reaches_the_ranking() {
+        let dir = tempfile::tempdir().unwrap();
+        synthetic_bundle(dir.path());
+        let bundle = Bundle::load(dir.path()).unwrap();
+        let (report, change) = investigate_for_change(&bundle).await;
         assert_eq!(change.entity, "checkout");
         assert!(
             change.summary.contains("checkout:1.4 → checkout:1.5"),
@@ -570,16 +577,7 @@ mod tests {
         write(root, "logs/events.jsonl", &events);
 
         let bundle = Bundle::load(root).unwrap();
-        let scratch = tempfile::tempdir().unwrap();
-        let (report, _) =
-            investigate_bundle(&bundle, scratch.path(), crate::EngineConfig::default())
-                .await
-                .unwrap();
-        let change = report
-            .evidence
-            .iter()
-            .find(|e| e.kind == EvidenceKind::Change)
-            .unwrap_or_else(|| panic!("no change evidence: {:#?}", report.evidence));
+        let (report, change) = investigate_for_change(&bundle).await;
         assert_eq!(change.entity, "nginx-f1");
         // The diff: limits.memory 20Mi → 5Mi and the added 5Mi request.
         assert!(
