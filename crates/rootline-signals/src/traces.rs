@@ -10,6 +10,9 @@
 //!   is the suspect. The gap is charged to the callee: a caller whose calls to one callee slow
 //!   down is a victim, and its waiting time (client spans with a remote child) never counts as
 //!   its own self time.
+//! - **Saturation** (`FaultType::Cpu`): self time *and* inbound gap both grew on one service: its
+//!   process is starved (a slower wire delays only the gap, a slower code path only the self
+//!   time), so both findings suggest CPU.
 //! - **Duration latency** (`FaultType::Latency`, low weight): end-to-end span duration grew.
 //!   Only useful where nothing deeper explains it; discounted when a callee has findings.
 //! - **Span errors** (`FaultType::ErrorSpike`): error rate among spans with a known status rose
@@ -242,6 +245,25 @@ struct Raw {
     examples: Vec<String>,
 }
 
+/// A service whose own work *and* the wait before its work starts both grew is starved of a
+/// resource (CPU most of all): a slower wire delays only the gap, a slower code path only the
+/// self time. Both findings then suggest CPU.
+fn mark_saturation(raws: &mut [Raw]) {
+    let has = |raws: &[Raw], kind: Kind, service: &str| {
+        raws.iter().any(|r| r.kind == kind && r.service == service)
+    };
+    let saturated: Vec<String> = raws
+        .iter()
+        .filter(|r| r.kind == Kind::Gap && has(raws, Kind::SelfTime, &r.service))
+        .map(|r| r.service.clone())
+        .collect();
+    for r in raws.iter_mut() {
+        if matches!(r.kind, Kind::Gap | Kind::SelfTime) && saturated.contains(&r.service) {
+            r.fault = FaultType::Cpu;
+        }
+    }
+}
+
 fn latency_raw(
     kind: Kind,
     service: &str,
@@ -415,6 +437,7 @@ pub fn trace_findings(
     for service in baseline.per_service.keys() {
         raws.extend(collapse_raw(service, window, baseline, config));
     }
+    mark_saturation(&mut raws);
     propagate(&mut raws, window, baseline, config);
     raws.sort_by(|a, b| {
         b.contribution
@@ -615,6 +638,22 @@ mod tests {
         let top = &findings[0];
         assert_eq!(top.fault, FaultType::NetworkDelay);
         assert_eq!(top.evidence.entity, "db");
+    }
+
+    /// Own work and the wait before it both slower: a starved process (CPU), not the wire.
+    #[test]
+    fn slower_work_and_slower_arrival_together_suggest_cpu() {
+        let base = tree(200, 5, 0, 0);
+        let findings = trace_findings(&tree(200, 40, 40, 0), &base, &TraceSignalConfig::default());
+        let db: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.evidence.entity == "db" && !f.evidence.id.contains("duration"))
+            .collect();
+        assert!(db.len() >= 2, "{findings:#?}");
+        assert!(db.iter().all(|f| f.fault == FaultType::Cpu), "{db:#?}");
+        // Only the wait grew: the network.
+        let findings = trace_findings(&tree(200, 5, 40, 0), &base, &TraceSignalConfig::default());
+        assert_eq!(findings[0].fault, FaultType::NetworkDelay);
     }
 
     #[test]
