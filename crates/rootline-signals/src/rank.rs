@@ -214,6 +214,9 @@ fn discount_explained_callers(
     }
 }
 
+/// Strength of a CPU or memory anomaly that names the fault type over any log symptom.
+const SATURATION_STRENGTH: f64 = 0.9;
+
 /// Passes of the caller discount: enough to settle a call chain this deep.
 const DISCOUNT_PASSES: usize = 4;
 
@@ -274,12 +277,26 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> (Can
     for (f, w) in items.iter().zip(&weighted) {
         by_fault.entry(f.fault.as_str()).or_insert((f.fault, 0.0)).1 += w;
     }
-    // Unknown only when no finding suggests anything more specific.
-    let fault_type = by_fault
-        .values()
-        .filter(|v| v.0 != FaultType::Unknown)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map_or(FaultType::Unknown, |v| v.0);
+    // A resource the entity itself saturates (a strong CPU or memory anomaly in its own
+    // metrics) is the cause its errors and exceptions are symptoms of: starved code times out
+    // and throws. Otherwise the fault type with the most weight behind it; unknown only when no
+    // finding suggests anything more specific.
+    let saturated = items
+        .iter()
+        .filter(|f| {
+            f.evidence.kind == EvidenceKind::MetricAnomaly
+                && matches!(f.fault, FaultType::Cpu | FaultType::Memory)
+                && f.evidence.strength >= SATURATION_STRENGTH
+        })
+        .max_by(|a, b| a.evidence.strength.total_cmp(&b.evidence.strength))
+        .map(|f| f.fault);
+    let fault_type = saturated.unwrap_or_else(|| {
+        by_fault
+            .values()
+            .filter(|v| v.0 != FaultType::Unknown)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(FaultType::Unknown, |v| v.0)
+    });
     let count = |kind: EvidenceKind, prefix: &str| {
         items
             .iter()
