@@ -212,31 +212,16 @@ pub fn log_findings(
     let own_roots = own_code_roots(window.iter().chain(baseline));
     // Errors per service, with the window's first few error examples and hosts, and the modules
     // the error messages point at.
-    type ErrorTally = (u64, i64, Vec<String>, Vec<String>, Vec<String>);
-    let mut win_errors: BTreeMap<String, ErrorTally> = BTreeMap::new();
+    let mut win_errors: BTreeMap<&str, ServiceTally> = BTreeMap::new();
     for s in window.iter().filter(|s| s.errors > 0) {
-        let e =
-            win_errors
-                .entry(s.service.clone())
-                .or_insert((0, i64::MAX, vec![], vec![], vec![]));
-        e.0 += s.errors;
-        e.1 = e.1.min(s.first_ns);
+        let e = win_errors.entry(s.service.as_str()).or_default();
+        e.add(s, s.errors);
         if s.worst_level.is_error() {
-            for x in &s.examples {
-                if e.2.len() < config.max_examples {
-                    e.2.push(x.clone());
-                }
-            }
-            for h in &s.hosts {
-                if !e.3.contains(h) {
-                    e.3.push(h.clone());
-                }
-            }
-            for m in implicated_modules(s, own_roots.get(&s.service)) {
-                if !e.4.contains(&m) {
-                    e.4.push(m);
-                }
-            }
+            e.note_examples(s, config.max_examples);
+            push_new(
+                &mut e.modules,
+                implicated_modules(s, own_roots.get(&s.service)),
+            );
         }
     }
     let mut base_errors: HashMap<String, u64> = HashMap::new();
@@ -251,11 +236,9 @@ pub fn log_findings(
         let b = base
             .get(&(service.clone(), key.clone()))
             .map_or(0, |b| b.count);
-        let expected = b as f64 * scale;
-        if b == 0 {
-            let contribution = level_weight(t.worst_level)
-                * (1.0 + t.count as f64).ln()
-                * trace_weight(t, own_roots.get(service));
+        let change = change_of(t, b, scale, config);
+        let contribution = message_weight(t, change) * trace_weight(t, own_roots.get(service));
+        if change == Change::New {
             let fault = code_fault(t);
             scored.push(Finding {
                 evidence: Evidence {
@@ -277,14 +260,7 @@ pub fn log_findings(
                 contribution,
                 fault,
             });
-        } else if t.count as f64 > 2.0 * expected
-            && poisson_sf(t.count, expected) < config.significance
-        {
-            let ratio = t.count as f64 / expected.max(0.5);
-            let contribution = 0.5
-                * level_weight(t.worst_level)
-                * ratio.ln()
-                * trace_weight(t, own_roots.get(service));
+        } else if let Change::Burst { expected, ratio } = change {
             scored.push(Finding {
                 evidence: Evidence {
                     id: signal_id("burst", service, key),
@@ -314,13 +290,8 @@ pub fn log_findings(
     let unusual_problems: Vec<&TemplateStat> = win
         .iter()
         .filter(|(k, t)| {
-            severity(t.worst_level) >= 2 && {
-                let b = base.get(*k).map_or(0, |b| b.count);
-                let expected = b as f64 * scale;
-                b == 0
-                    || (t.count as f64 > 2.0 * expected
-                        && poisson_sf(t.count, expected) < config.significance)
-            }
+            severity(t.worst_level) >= 2
+                && change_of(t, base.get(*k).map_or(0, |b| b.count), scale, config) != Change::None
         })
         .map(|(_, t)| *t)
         .collect();
@@ -371,27 +342,28 @@ pub fn log_findings(
     }
 
     // Error rate per service.
-    for (service, (errors, first_ns, examples, hosts, modules)) in &win_errors {
-        let b = base_errors.get(service).copied().unwrap_or(0);
+    for (service, tally) in &win_errors {
+        let errors = tally.count;
+        let b = base_errors.get(*service).copied().unwrap_or(0);
         let expected = b as f64 * scale;
-        if poisson_sf(*errors, expected.max(0.5)) >= config.significance {
+        if poisson_sf(errors, expected.max(0.5)) >= config.significance {
             continue;
         }
-        let excess = *errors as f64 - expected;
+        let excess = errors as f64 - expected;
         let contribution = (1.0 + excess).ln();
         scored.push(Finding {
             evidence: Evidence {
                 id: signal_id("errors", service, ""),
                 kind: EvidenceKind::ErrorRate,
-                entity: service.clone(),
-                first_seen_ns: *first_ns,
+                entity: service.to_string(),
+                first_seen_ns: tally.first_ns,
                 strength: strength(contribution),
                 summary: format!(
                     "{service} logged {errors} errors in the window against {expected:.1} expected from the baseline"
                 ),
-                examples: examples.clone(),
-                instances: hosts.clone(),
-                modules: modules.clone(),
+                examples: tally.examples.clone(),
+                instances: tally.hosts.clone(),
+                modules: tally.modules.clone(),
             },
             contribution,
             fault: FaultType::ErrorSpike,
@@ -401,27 +373,20 @@ pub fn log_findings(
     // Services that log warnings or errors at their usual rate: nothing changed, but an SRE
     // still wants them among the leads when nothing else names the culprit (alert-only data,
     // where a faulty pod keeps alerting as it did before). Weighed far below any change.
-    // Per service: warnings and errors, first seen, example ids, hosts.
-    type ProblemTally = (u64, i64, Vec<String>, Vec<String>);
-    let mut problems: BTreeMap<&str, ProblemTally> = BTreeMap::new();
+    let mut problems: BTreeMap<&str, ServiceTally> = BTreeMap::new();
     for s in window.iter().filter(|s| s.errors + s.warnings > 0) {
-        let p = problems
-            .entry(s.service.as_str())
-            .or_insert((0, i64::MAX, vec![], vec![]));
-        p.0 += s.errors + s.warnings;
-        p.1 = p.1.min(s.first_ns);
-        for x in &s.examples {
-            if p.2.len() < config.max_examples {
-                p.2.push(x.clone());
-            }
-        }
-        for h in &s.hosts {
-            if !p.3.contains(h) {
-                p.3.push(h.clone());
-            }
-        }
+        let p = problems.entry(s.service.as_str()).or_default();
+        p.add(s, s.errors + s.warnings);
+        p.note_examples(s, config.max_examples);
     }
-    for (service, (count, first_ns, examples, hosts)) in problems {
+    for (service, tally) in problems {
+        let ServiceTally {
+            count,
+            first_ns,
+            examples,
+            hosts,
+            ..
+        } = tally;
         let contribution = BACKGROUND_WEIGHT * (1.0 + count as f64).ln();
         scored.push(Finding {
             evidence: Evidence {
@@ -451,6 +416,93 @@ pub(crate) const BACKGROUND: &str = "background";
 /// A background finding's contribution per unit of `ln(1 + problems)`: a thousand chronic
 /// errors (0.35) weigh about as much as one new debug message.
 const BACKGROUND_WEIGHT: f64 = 0.05;
+
+/// Per service: how many records of some kind, when first seen, and the first few example
+/// ids, the hosts they came from and the modules they point at.
+struct ServiceTally {
+    count: u64,
+    first_ns: i64,
+    examples: Vec<String>,
+    hosts: Vec<String>,
+    modules: Vec<String>,
+}
+
+impl Default for ServiceTally {
+    fn default() -> Self {
+        ServiceTally {
+            count: 0,
+            first_ns: i64::MAX,
+            examples: vec![],
+            hosts: vec![],
+            modules: vec![],
+        }
+    }
+}
+
+impl ServiceTally {
+    fn add(&mut self, s: &TemplateStat, count: u64) {
+        self.count += count;
+        self.first_ns = self.first_ns.min(s.first_ns);
+    }
+
+    fn note_examples(&mut self, s: &TemplateStat, max_examples: usize) {
+        let room = max_examples.saturating_sub(self.examples.len());
+        self.examples.extend(s.examples.iter().take(room).cloned());
+        push_new(&mut self.hosts, s.hosts.iter().cloned());
+    }
+}
+
+/// Appends the items `into` does not hold yet, in order.
+fn push_new(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
+    for x in items {
+        if !into.contains(&x) {
+            into.push(x);
+        }
+    }
+}
+
+/// How a window template compares with its baseline count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Change {
+    /// Never in the baseline.
+    New,
+    /// More than twice what the baseline predicts, and significantly so.
+    Burst {
+        expected: f64,
+        ratio: f64,
+    },
+    None,
+}
+
+fn change_of(
+    t: &TemplateStat,
+    baseline_count: u64,
+    scale: f64,
+    config: &LogSignalConfig,
+) -> Change {
+    if baseline_count == 0 {
+        return Change::New;
+    }
+    let expected = baseline_count as f64 * scale;
+    if t.count as f64 > 2.0 * expected && poisson_sf(t.count, expected) < config.significance {
+        Change::Burst {
+            expected,
+            ratio: t.count as f64 / expected.max(0.5),
+        }
+    } else {
+        Change::None
+    }
+}
+
+/// What a new or bursting message counts against the service that wrote it (before the
+/// stack-trace weight): a new one by its count, a bursting one, half as much, by how far it rose.
+fn message_weight(t: &TemplateStat, change: Change) -> f64 {
+    match change {
+        Change::New => level_weight(t.worst_level) * (1.0 + t.count as f64).ln(),
+        Change::Burst { ratio, .. } => 0.5 * level_weight(t.worst_level) * ratio.ln(),
+        Change::None => 0.0,
+    }
+}
 
 /// Per service, the root package of its own code: the one most of its records' loggers belong
 /// to. Frames outside it (libraries, the runtime) say where an error surfaced, not where the
@@ -551,11 +603,8 @@ fn blame_findings(
         let b = base
             .get(&(t.service.clone(), template_label(t)))
             .map_or(0, |b| b.count);
-        let expected = b as f64 * scale;
-        let unusual = b == 0
-            || (t.count as f64 > 2.0 * expected
-                && poisson_sf(t.count, expected) < config.significance);
-        if !unusual {
+        let change = change_of(t, b, scale, config);
+        if change == Change::None {
             continue;
         }
         for named in &services {
@@ -564,18 +613,17 @@ fn blame_findings(
             }
             // Half of what the blaming message counts against its own service: a new one by
             // its count, a bursting one by how far it rose.
-            let own = if b == 0 {
-                level_weight(t.worst_level) * (1.0 + t.count as f64).ln()
-            } else {
-                0.5 * level_weight(t.worst_level) * (t.count as f64 / expected.max(0.5)).ln()
-            };
-            let contribution = 0.5 * own;
+            let contribution = 0.5 * message_weight(t, change);
             blamed.entry(named).or_default().push((
                 contribution,
                 format!(
                     "{} names {named} in a {} {} message ({}×): \"{}\"",
                     t.service,
-                    if b == 0 { "new" } else { "bursting" },
+                    if change == Change::New {
+                        "new"
+                    } else {
+                        "bursting"
+                    },
                     t.worst_level.as_str(),
                     t.count,
                     excerpt_around(&t.sample, named, 90)
