@@ -1,26 +1,17 @@
 //! The demo incident investigated end to end through a scripted local OpenAI-compatible server:
 //! the real binary, the real HTTP client, grounding checked in code.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Output;
-use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::State;
-use axum::routing::post;
-
-#[derive(Clone, Default)]
-struct Scripted {
-    /// Bodies the server received.
-    received: Arc<Mutex<Vec<serde_json::Value>>>,
-}
+use common::{ScriptedModel, repo_root};
 
 /// Answers every chat completion with two hypotheses: one grounded in E1, one citing an id that
 /// was never shown.
-async fn chat(State(s): State<Scripted>, body: String) -> axum::Json<serde_json::Value> {
-    let request: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    s.received.lock().unwrap().push(request);
-    let answer = serde_json::json!({
+fn two_hypotheses(_request: &serde_json::Value) -> String {
+    serde_json::json!({
         "hypotheses": [
             {
                 "cause": "ts-basic-service throws while querying prices",
@@ -44,23 +35,8 @@ async fn chat(State(s): State<Scripted>, body: String) -> axum::Json<serde_json:
             }
         ],
         "searches": []
-    });
-    axum::Json(serde_json::json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "scripted",
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": answer.to_string()},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
-    }))
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    })
+    .to_string()
 }
 
 async fn run(data_dir: &Path, args: Vec<String>) -> Output {
@@ -78,13 +54,7 @@ async fn run(data_dir: &Path, args: Vec<String>) -> Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_incident_through_a_scripted_model_keeps_only_grounded_hypotheses() {
-    let scripted = Scripted::default();
-    let app = Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .with_state(scripted.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let model = ScriptedModel::start(two_hypotheses).await;
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -93,7 +63,7 @@ async fn demo_incident_through_a_scripted_model_keeps_only_grounded_hypotheses()
     )
     .unwrap();
     let bundle = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
-    let base = format!("http://127.0.0.1:{port}/v1");
+    let base = model.base_url.clone();
     let args: Vec<String> = [
         "investigate",
         bundle.to_str().unwrap(),
@@ -133,7 +103,7 @@ async fn demo_incident_through_a_scripted_model_keeps_only_grounded_hypotheses()
     assert_eq!(report["llm"]["usage"]["prompt_tokens"], 1000);
 
     // What left the process: the evidence with its ids, and never the API key.
-    let received = scripted.received.lock().unwrap().clone();
+    let received = model.received();
     assert_eq!(received.len(), 1);
     let sent = received[0].to_string();
     assert!(

@@ -6,19 +6,14 @@
 //!   the frozen evidence only, stores the new run linked to the original and prints the diff;
 //! - replaying an unknown investigation, or one without a snapshot, fails clearly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::State;
-use axum::routing::post;
+use common::{ScriptedModel, repo_root};
 use rootline_store::Store;
 use serde_json::{Value, json};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn demo_bundle() -> PathBuf {
     repo_root().join("eval/demo/nezha-tt-2023-01-29-0925")
@@ -171,19 +166,10 @@ async fn an_exported_verdict_bundle_is_evaluated_by_rootline_eval() {
     assert_eq!(summary["levels"]["service"]["ac"][0], 1.0, "AC@1 {summary}");
 }
 
-#[derive(Clone, Default)]
-struct Scripted {
-    /// Bodies the server received.
-    received: Arc<Mutex<Vec<Value>>>,
-}
-
 /// Answers by the requested model: `model-a` blames ts-basic-service (E1), anything else blames
 /// ts-preserve-service (E2). Both are grounded in the demo's packed evidence.
-async fn chat(State(s): State<Scripted>, body: String) -> axum::Json<Value> {
-    let request: Value = serde_json::from_str(&body).unwrap_or_default();
-    let model = request["model"].as_str().unwrap_or_default().to_string();
-    s.received.lock().unwrap().push(request);
-    let hypothesis = if model == "model-a" {
+fn by_model(request: &Value) -> String {
+    let hypothesis = if request["model"] == "model-a" {
         json!({
             "cause": "ts-basic-service throws while querying prices",
             "entity": "ts-basic-service",
@@ -206,31 +192,13 @@ async fn chat(State(s): State<Scripted>, body: String) -> axum::Json<Value> {
             "would_confirm": "latency returns to the baseline"
         })
     };
-    let answer = json!({"hypotheses": [hypothesis], "searches": []});
-    axum::Json(json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": answer.to_string()},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-    }))
+    json!({"hypotheses": [hypothesis], "searches": []}).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_with_another_model_reruns_only_the_model_on_frozen_evidence() {
-    let scripted = Scripted::default();
-    let app = Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .with_state(scripted.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let base = format!("http://127.0.0.1:{port}/v1");
+    let model = ScriptedModel::start(by_model).await;
+    let base = model.base_url.clone();
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
@@ -326,7 +294,7 @@ async fn replay_with_another_model_reruns_only_the_model_on_frozen_evidence() {
     assert_eq!(replay["evidence"], first["evidence"]);
 
     // What model-b was shown is the frozen context: the same evidence text as model-a's request.
-    let received = scripted.received.lock().unwrap().clone();
+    let received = model.received();
     assert_eq!(received.len(), 2);
     assert_eq!(received[1]["model"], "model-b");
     assert_eq!(received[0]["messages"], received[1]["messages"]);
