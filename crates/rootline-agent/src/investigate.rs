@@ -303,6 +303,7 @@ mod tests {
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
             modules: vec![],
             frames: vec![],
+            traces: vec![],
         }
     }
 

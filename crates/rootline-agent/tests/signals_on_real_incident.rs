@@ -104,3 +104,62 @@ async fn a_fault_free_window_against_another_fault_free_window_is_quiet() {
         quiet.candidates
     );
 }
+
+/// Nezha 2023-01-29 10:04, an exception thrown in ts-travel-service between two log statements
+/// (`TravelServiceImpl` lines 451 and 457) that every ticket query writes. Nothing new and
+/// nothing stopped: line 451 still runs, line 457 follows it only 16 times in 41.
+fn cut_path_sample() -> Bundle {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../eval/samples/nezha-tt-2023-01-29-1004-travel");
+    Bundle::load(&dir).expect("the sample bundle loads")
+}
+
+fn cut_paths(report: &Report) -> Vec<&rootline_core::Evidence> {
+    report
+        .evidence
+        .iter()
+        .filter(|e| e.id.starts_with("sig-cut-"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_path_cut_short_is_found_where_it_is_cut() {
+    let report = run(&cut_path_sample()).await;
+    let cut = cut_paths(&report);
+    assert!(!cut.is_empty(), "{:#?}", report.evidence);
+    let strongest = cut
+        .iter()
+        .max_by(|a, b| a.strength.total_cmp(&b.strength))
+        .unwrap();
+    assert_eq!(strongest.entity, "ts-travel-service");
+    // The later statement (line 457) fell behind the earlier one (line 451), in that class.
+    assert!(
+        strongest.summary.contains("TravelServiceImpl#457")
+            && strongest.summary.contains("TravelServiceImpl#451"),
+        "{}",
+        strongest.summary
+    );
+    assert_eq!(strongest.modules, vec!["t.s.TravelServiceImpl".to_string()]);
+    assert_eq!(report.candidates[0].fault_type.as_str(), "exception");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_code_path_is_cut_in_a_fault_free_window() {
+    let mut bundle = cut_path_sample();
+    let day_baseline = bundle
+        .incident
+        .baseline_windows
+        .iter()
+        .min_by_key(|w| w.start)
+        .cloned()
+        .expect("the sample declares baselines");
+    let middle = day_baseline.start + (day_baseline.end - day_baseline.start) / 2;
+    bundle.incident.start = middle;
+    bundle.incident.end = Some(day_baseline.end);
+    bundle.incident.baseline_windows = vec![TimeWindow {
+        start: day_baseline.start,
+        end: middle,
+    }];
+    let quiet = run(&bundle).await;
+    assert!(cut_paths(&quiet).is_empty(), "{:#?}", cut_paths(&quiet));
+}

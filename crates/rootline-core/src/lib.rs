@@ -10,6 +10,7 @@ pub mod observation;
 pub mod record;
 pub mod report;
 pub mod series;
+pub mod sketch;
 pub mod stats;
 pub mod time;
 pub mod trace_stats;

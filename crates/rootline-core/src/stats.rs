@@ -31,4 +31,8 @@ pub struct TemplateStat {
     /// ([`crate::frames::stack_frame_modules`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<String>,
+    /// Bottom-k sketch of the trace ids its records carry ([`crate::sketch`]); empty when they
+    /// carry none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<u64>,
 }

@@ -50,6 +50,9 @@ struct Fields {
     trace_id: Field,
     /// `None` in indexes written before the field existed: their records have no module.
     module: Option<Field>,
+    /// Hash of `trace_id` as a fast field, for the per-template trace sketch. `None` in indexes
+    /// written before it existed: their templates have no sketch.
+    trace_hash: Option<Field>,
 }
 
 fn schema() -> Schema {
@@ -65,6 +68,7 @@ fn schema() -> Schema {
     b.add_u64_field("line", STORED);
     b.add_text_field("trace_id", STRING | STORED);
     b.add_text_field("module", STRING | STORED);
+    b.add_u64_field("trace_hash", FAST);
     b.build()
 }
 
@@ -85,6 +89,7 @@ fn fields_of(schema: &Schema, path: &Path) -> Result<Fields, IndexError> {
         line: required("line")?,
         trace_id: required("trace_id")?,
         module: schema.get_field("module").ok(),
+        trace_hash: schema.get_field("trace_hash").ok(),
     })
 }
 
@@ -305,6 +310,7 @@ impl LogIndex {
                 hosts,
                 modules,
                 frames,
+                traces: acc.traces,
             });
         }
         out.sort_by(|a, b| {
@@ -479,6 +485,9 @@ impl LogWriter<'_> {
         }
         if let Some(t) = &r.trace_id {
             d.add_text(f.trace_id, t);
+            if let Some(field) = f.trace_hash {
+                d.add_u64(field, rootline_core::sketch::trace_hash(t));
+            }
         }
         if let (Some(field), Some(m)) = (f.module, &r.module) {
             d.add_text(field, m);

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use rootline_core::Level;
+use rootline_core::sketch::{TRACE_SKETCH_SIZE, sketch_insert, sketch_union};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
@@ -21,6 +22,8 @@ pub(crate) struct Acc {
     pub first_ns: i64,
     pub last_ns: i64,
     pub examples: Vec<DocAddress>,
+    /// Bottom-k sketch of the records' trace hashes.
+    pub traces: Vec<u64>,
 }
 
 impl Acc {
@@ -33,6 +36,7 @@ impl Acc {
             first_ns: i64::MAX,
             last_ns: i64::MIN,
             examples: Vec::new(),
+            traces: Vec::new(),
         }
     }
 
@@ -45,6 +49,9 @@ impl Acc {
         }
         self.first_ns = self.first_ns.min(other.first_ns);
         self.last_ns = self.last_ns.max(other.last_ns);
+        if !other.traces.is_empty() {
+            self.traces = sketch_union(&self.traces, &other.traces, TRACE_SKETCH_SIZE);
+        }
         for e in other.examples {
             if self.examples.len() < max_examples {
                 self.examples.push(e);
@@ -97,6 +104,8 @@ pub(crate) struct SegmentStats {
     level: Option<StrColumn>,
     template: Column<u64>,
     ts: Column<i64>,
+    /// Absent in indexes written before trace hashes were kept.
+    trace_hash: Option<Column<u64>>,
     levels_by_ord: HashMap<u64, Level>,
     acc: HashMap<(Option<u64>, Option<u64>), Acc>,
 }
@@ -118,6 +127,7 @@ impl Collector for StatsCollector {
             level: ff.str("level")?,
             template: ff.u64("template_id")?,
             ts: ff.i64("ts")?,
+            trace_hash: ff.u64("trace_hash").ok(),
             levels_by_ord: HashMap::new(),
             acc: HashMap::new(),
         })
@@ -178,6 +188,9 @@ impl SegmentCollector for SegmentStats {
         acc.last_ns = acc.last_ns.max(ts);
         if acc.examples.len() < self.max_examples {
             acc.examples.push(DocAddress::new(self.segment, doc));
+        }
+        if let Some(h) = self.trace_hash.as_ref().and_then(|c| c.first(doc)) {
+            sketch_insert(&mut acc.traces, h, TRACE_SKETCH_SIZE);
         }
     }
 

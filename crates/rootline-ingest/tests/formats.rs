@@ -832,6 +832,22 @@ fn json_and_csv_lines_name_their_logger() {
         .module,
         None
     );
+    // A container wraps the application's own text layout in JSON with no level field (the
+    // Nezha TrainTicket pods): level and logger are read from the text.
+    let r = one(
+        "pod.jsonl",
+        r#"{"time_unix_nano":1674986637916340805,"pod":"ts-payment-service-7fc6f5476f-cr76x","log":"18:03:57.913 INFO  c.t.c.PaymentController#34 TraceID: bcb66bd5 [pay][Pay]"}"#,
+        2023,
+    );
+    assert_eq!(r.module.as_deref(), Some("c.t.c.PaymentController"));
+    assert_eq!(r.level, Level::Info);
+    // A level field means the message is only the message: its words are not a layout.
+    let r = one(
+        "keyed.jsonl",
+        r#"{"time":"2018-06-30T01:02:03Z","level":"info","msg":"INFO a.b.C moved"}"#,
+        2018,
+    );
+    assert_eq!(r.module, None);
     // A line that names no logger has none.
     let r = one(
         "plain.jsonl",

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rootline_core::frames::{module_root, own_code_root};
+use rootline_core::sketch::{TRACE_SKETCH_SIZE, shared_requests, sketch_insert, trace_hash};
 use rootline_core::{
     Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat, stack_frame_modules,
 };
@@ -119,8 +120,12 @@ pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat
                 hosts: vec![],
                 modules: vec![],
                 frames: vec![],
+                traces: vec![],
             });
         s.count += 1;
+        if let Some(t) = &r.trace_id {
+            sketch_insert(&mut s.traces, trace_hash(t), TRACE_SKETCH_SIZE);
+        }
         if r.level.is_error() {
             s.errors += 1;
         } else if r.level == Level::Warn {
@@ -341,6 +346,8 @@ pub fn log_findings(
         });
     }
 
+    scored.extend(cut_path_findings(&win, &base, &unusual_problems, config));
+
     // Error rate per service.
     for (service, tally) in &win_errors {
         let errors = tally.count;
@@ -409,6 +416,116 @@ pub fn log_findings(
 
     scored.extend(blame_findings(window, &base, scale, config));
     scored
+}
+
+/// A message pair counts as one code path only with at least this many baseline records of each.
+const MIN_PAIRED: u64 = 8;
+/// How far apart two baseline counts may be for the messages to count as one code path.
+const PAIR_TOLERANCE: f64 = 0.1;
+/// Share of their requests (traces) two messages must have written together in the baseline to
+/// count as one code path.
+const PAIR_SHARED_REQUESTS: f64 = 0.8;
+
+/// Code paths cut short: two messages of one logger that the baseline writes in the same
+/// requests (one follows the other), where the later one falls behind in the window. The first
+/// still runs, so nothing stopped and nothing is new; what broke sits between them (an exception
+/// thrown, a call that returned early). The pair must share its requests by trace id: two
+/// endpoints that merely run as often are not one path, and a workload shift between them is
+/// not a fault. Records without trace ids make no pairs.
+fn cut_path_findings(
+    win: &BTreeMap<(String, String), &TemplateStat>,
+    base: &HashMap<(String, String), &TemplateStat>,
+    unusual_problems: &[&TemplateStat],
+    config: &LogSignalConfig,
+) -> Vec<Finding> {
+    // Baseline messages per (service, logger), in key order so the output is stable.
+    let mut groups: BTreeMap<(&str, &str), Vec<(&String, &TemplateStat)>> = BTreeMap::new();
+    let mut keys: Vec<&(String, String)> = base.keys().collect();
+    keys.sort();
+    for k in keys {
+        let t = base[k];
+        if let (Some(module), true) = (t.modules.first(), t.count >= MIN_PAIRED) {
+            groups
+                .entry((k.0.as_str(), module.as_str()))
+                .or_default()
+                .push((&k.1, t));
+        }
+    }
+    let window_count = |service: &str, key: &String| {
+        win.get(&(service.to_string(), key.clone()))
+            .map_or(0, |t| t.count)
+    };
+    let mut out = Vec::new();
+    for ((service, module), members) in groups {
+        for (later_key, later) in &members {
+            let later_now = window_count(service, later_key);
+            // A message that stopped altogether is the vanished signal's.
+            if later_now == 0 {
+                continue;
+            }
+            // The partner that best shows the cut: the most missing followers.
+            let mut best: Option<(f64, u64, &TemplateStat)> = None;
+            for (first_key, first) in &members {
+                if first_key == later_key {
+                    continue;
+                }
+                let (a, b) = (first.count as f64, later.count as f64);
+                if (a - b).abs() > PAIR_TOLERANCE * a.max(b)
+                    || shared_requests(&first.traces, &later.traces)
+                        .is_none_or(|share| share < PAIR_SHARED_REQUESTS)
+                {
+                    continue;
+                }
+                let first_now = window_count(service, first_key);
+                let expected = first_now as f64 * (b / a).min(1.0);
+                if (later_now as f64) < 0.5 * expected
+                    && poisson_cdf(later_now, expected) < config.significance
+                    && best.is_none_or(|(e, _, _)| expected > e)
+                {
+                    best = Some((expected, first_now, first));
+                }
+            }
+            let Some((expected, first_now, first)) = best else {
+                continue;
+            };
+            let missing = expected - later_now as f64;
+            let contribution = 1.5 * (1.0 + missing).ln();
+            let Some(t) = win.get(&(service.to_string(), (*later_key).clone())) else {
+                continue;
+            };
+            out.push(Finding {
+                evidence: Evidence {
+                    id: signal_id("cut", service, later_key),
+                    kind: EvidenceKind::RateChange,
+                    entity: service.to_string(),
+                    first_seen_ns: t.first_ns,
+                    strength: strength(contribution),
+                    summary: format!(
+                        "{service}: \"{}\" followed \"{}\" as often in the baseline ({}× and {}×), but only {later_now} of {first_now} times in the window: the code path between them is cut short in {module}",
+                        first_line(&later.sample, 120),
+                        first_line(&first.sample, 120),
+                        later.count,
+                        first.count,
+                    ),
+                    examples: t.examples.clone(),
+                    instances: t.hosts.clone(),
+                    modules: vec![module.to_string()],
+                },
+                contribution,
+                // Cut short: an exception, unless a sibling warning or error took the place of
+                // the missing message (the code ran on and took the other branch).
+                fault: if unusual_problems
+                    .iter()
+                    .any(|p| p.service == service && siblings(&p.sample, &later.sample))
+                {
+                    FaultType::WrongReturnValue
+                } else {
+                    FaultType::Exception
+                },
+            });
+        }
+    }
+    out
 }
 
 /// The signal kind of background findings: problems logged at their usual rate.
@@ -959,6 +1076,7 @@ mod tests {
             hosts: vec![],
             modules: vec![],
             frames: frames.iter().map(|f| f.to_string()).collect(),
+            traces: vec![],
         };
         let own = Some("neutron".to_string());
         let bare = trace_weight(&stat(&[]), own.as_ref());

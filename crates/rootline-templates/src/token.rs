@@ -258,6 +258,24 @@ fn mac_at(b: &[u8], i: usize) -> Option<usize> {
     Some(p)
 }
 
+/// A logger name with a line number, `t.s.TravelServiceImpl#451` (logback's `%logger#%line`):
+/// the place of one log statement. Two statements that log the same text are two events (the
+/// path between them can be cut short), so the line number is a constant, not a value.
+fn is_code_location(w: &str) -> bool {
+    let Some((logger, line)) = w.rsplit_once('#') else {
+        return false;
+    };
+    !line.is_empty()
+        && line.bytes().all(|b| b.is_ascii_digit())
+        && logger.contains('.')
+        && logger.split('.').all(|part| {
+            part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        })
+}
+
 /// Whether a word is a variable by its shape alone.
 ///
 /// Digits are the strongest signal (counts, ids, addresses, sizes, times), but short names with
@@ -274,6 +292,9 @@ pub(crate) fn is_variable(w: &str) -> bool {
     let b = w.as_bytes();
     if b.len() > 1 && b[0] == b'/' {
         return true;
+    }
+    if is_code_location(w) {
+        return false;
     }
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
     if digits == 0 {
@@ -358,6 +379,16 @@ mod tests {
         }
         for c in ["ssh2", "eth1", "SOCKS5", "HTTPS", "user", "/"] {
             assert!(!is_variable(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_logger_with_its_line_number_is_a_constant() {
+        assert!(!is_variable("t.s.TravelServiceImpl#451"));
+        assert!(!is_variable("com.example.Foo$Inner#7"));
+        // Not a code location: no dotted logger, a non-numeric tail, or a number in a segment head.
+        for v in ["CPU#0", "t.s.Impl#45a", "10.0.0.1#3", "a.1b#2"] {
+            assert!(is_variable(v), "{v}");
         }
     }
 }

@@ -245,6 +245,30 @@ fn event_kind_words_stay_constant_but_many_values_generalise() {
 }
 
 #[test]
+fn two_log_statements_with_the_same_text_are_two_templates() {
+    // logback's `%logger#%line`: the same words logged at lines 451 and 457 are two statements,
+    // and the path between them can be cut short; a value after the location still varies.
+    let mut m = TemplateMiner::new(MinerConfig::default());
+    let at = |line: u32, n: u32| {
+        format!(
+            "18:03:5{n}.362 INFO  t.s.TravelServiceImpl#{line} TraceID: {n}e2f [getTickets][Calculate distance][{n}]"
+        )
+    };
+    let first = m.add("travel", &at(451, 1)).id;
+    let later = m.add("travel", &at(457, 2)).id;
+    assert_ne!(first, later);
+    assert_eq!(m.add("travel", &at(451, 3)).id, first);
+    assert!(
+        m.get(first)
+            .unwrap()
+            .text()
+            .contains("t.s.TravelServiceImpl#451"),
+        "{}",
+        m.get(first).unwrap().text()
+    );
+}
+
+#[test]
 fn id_is_stable_when_template_generalises() {
     let mut m = TemplateMiner::new(MinerConfig::default());
     let a = m.add("s", "Connection from host-a closed by peer 10.0.0.1");

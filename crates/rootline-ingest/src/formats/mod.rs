@@ -320,12 +320,15 @@ impl<'a> Fields<'a> {
         // Docker/Kubernetes wrap the application line in a JSON string ending in a newline.
         let trimmed_len = message.trim_end_matches(['\n', '\r']).len();
         message.truncate(trimmed_len);
-        let level = match self.take(Slot::Level) {
+        let keyed_level = match self.take(Slot::Level) {
             Some(Scalar::Str(s)) => text::level_word(s.trim()),
             Some(Scalar::Int(n)) => level_from_number(n),
             _ => None,
-        }
-        .unwrap_or_else(|| text::level_from_text(&message));
+        };
+        // No level field: the message is a whole text line (a container wrapping an
+        // application's own layout), so its level and logger are read from the text.
+        let text_layout = keyed_level.is_none();
+        let level = keyed_level.unwrap_or_else(|| text::level_from_text(&message));
         let host = self
             .take(Slot::Host)
             .map(Scalar::into_string)
@@ -342,7 +345,12 @@ impl<'a> Fields<'a> {
         let module = self
             .take(Slot::Module)
             .map(Scalar::into_string)
-            .filter(|m| !m.is_empty());
+            .filter(|m| !m.is_empty())
+            .or_else(|| {
+                text_layout
+                    .then(|| text::logger_after_level(&message))
+                    .flatten()
+            });
         Ok((
             ParsedLine {
                 ts_ns,
