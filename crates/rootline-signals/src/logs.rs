@@ -235,17 +235,27 @@ pub fn log_findings(
     }
     // Volume normalisation: what the baseline predicts for a window of this many records.
     let scale = window_total as f64 / baseline_total as f64;
+    let services = known_services(window, &base);
     let mut scored: Vec<Finding> = Vec::new();
+    let mut new_messages: Vec<(Finding, &TemplateStat)> = Vec::new();
+    let mut bursts: Vec<(Finding, &TemplateStat)> = Vec::new();
 
     for ((service, key), t) in &win {
         let b = base
             .get(&(service.clone(), key.clone()))
             .map_or(0, |b| b.count);
         let change = change_of(t, b, scale, config);
-        let contribution = message_weight(t, change) * trace_weight(t, own_roots.get(service));
+        let names = named_callee(t, &services);
+        let contribution = message_weight(t, change)
+            * trace_weight(t, own_roots.get(service))
+            * if names.is_some() {
+                NAMING_WRITER_SHARE
+            } else {
+                1.0
+            };
         if change == Change::New {
             let fault = code_fault(t);
-            scored.push(Finding {
+            new_messages.push((Finding {
                 evidence: Evidence {
                     id: signal_id("new", service, key),
                     kind: EvidenceKind::NewMessage,
@@ -253,10 +263,11 @@ pub fn log_findings(
                     first_seen_ns: t.first_ns,
                     strength: strength(contribution),
                     summary: format!(
-                        "new {} message in {service}, {}× in the window, never in the baseline: \"{}\"",
+                        "new {} message in {service}, {}× in the window, never in the baseline: \"{}\"{}",
                         t.worst_level.as_str(),
                         t.count,
-                        first_line(&t.sample, 200)
+                        first_line(&t.sample, 200),
+                        callers_view(names),
                     ),
                     examples: t.examples.clone(),
                     instances: t.hosts.clone(),
@@ -264,9 +275,9 @@ pub fn log_findings(
                 },
                 contribution,
                 fault,
-            });
+            }, t));
         } else if let Change::Burst { expected, ratio } = change {
-            scored.push(Finding {
+            bursts.push((Finding {
                 evidence: Evidence {
                     id: signal_id("burst", service, key),
                     kind: EvidenceKind::RateChange,
@@ -274,11 +285,12 @@ pub fn log_findings(
                     first_seen_ns: t.first_ns,
                     strength: strength(contribution),
                     summary: format!(
-                        "{} message in {service} rose to {}× from {:.1} expected ({ratio:.1}×): \"{}\"",
+                        "{} message in {service} rose to {}× from {:.1} expected ({ratio:.1}×): \"{}\"{}",
                         t.worst_level.as_str(),
                         t.count,
                         expected,
-                        first_line(&t.sample, 200)
+                        first_line(&t.sample, 200),
+                        callers_view(names),
                     ),
                     examples: t.examples.clone(),
                     instances: t.hosts.clone(),
@@ -286,9 +298,12 @@ pub fn log_findings(
                 },
                 contribution,
                 fault: code_fault(t),
-            });
+            }, t));
         }
     }
+
+    scored.extend(one_per_request_path(new_messages));
+    scored.extend(one_per_request_path(bursts));
 
     // New or bursting warnings and errors, per service: the branch a stopped message may have
     // given way to.
@@ -304,6 +319,7 @@ pub fn log_findings(
     let mut vanished: Vec<(&(String, String), &&TemplateStat)> =
         base.iter().filter(|(k, _)| !win.contains_key(*k)).collect();
     vanished.sort_by(|a, b| a.0.cmp(b.0));
+    let mut stopped: Vec<(Finding, &TemplateStat)> = Vec::new();
     for ((service, key), t) in vanished {
         let expected = t.count as f64 * scale;
         if expected < config.min_expected_vanished
@@ -312,7 +328,7 @@ pub fn log_findings(
             continue;
         }
         let contribution = 1.5 * (1.0 + expected).ln();
-        scored.push(Finding {
+        stopped.push((Finding {
             evidence: Evidence {
                 id: signal_id("vanished", service, key),
                 kind: EvidenceKind::RateChange,
@@ -343,8 +359,9 @@ pub fn log_findings(
             } else {
                 FaultType::Exception
             },
-        });
+        }, *t));
     }
+    scored.extend(one_per_request_path(stopped));
 
     scored.extend(cut_path_findings(&win, &base, &unusual_problems, config));
 
@@ -416,6 +433,43 @@ pub fn log_findings(
 
     scored.extend(blame_findings(window, &base, scale, config));
     scored
+}
+
+/// One finding per request path: messages of one service written in the same requests (≥
+/// [`PAIR_SHARED_REQUESTS`] of their traces shared) are one code path that started, grew or
+/// stopped as a whole, so they count once, as their strongest message, which names how many
+/// more went with it. A dozen lines of one new request type are not a dozen pieces of evidence.
+/// Untraced messages stay findings of their own.
+fn one_per_request_path(mut findings: Vec<(Finding, &TemplateStat)>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        b.0.contribution
+            .total_cmp(&a.0.contribution)
+            .then_with(|| a.0.evidence.id.cmp(&b.0.evidence.id))
+    });
+    // (finding, its stat, messages that went with it)
+    let mut paths: Vec<(Finding, &TemplateStat, usize)> = Vec::new();
+    for (finding, stat) in findings {
+        let same_path = paths.iter_mut().find(|(_, lead, _)| {
+            lead.service == stat.service
+                && shared_requests(&lead.traces, &stat.traces)
+                    .is_some_and(|share| share >= PAIR_SHARED_REQUESTS)
+        });
+        match same_path {
+            Some((_, _, with)) => *with += 1,
+            None => paths.push((finding, stat, 0)),
+        }
+    }
+    paths
+        .into_iter()
+        .map(|(mut finding, _, with)| {
+            if with > 0 {
+                finding.evidence.summary.push_str(&format!(
+                    " (with {with} more message(s) written in the same requests)"
+                ));
+            }
+            finding
+        })
+        .collect()
 }
 
 /// A message pair counts as one code path only with at least this many baseline records of each.
@@ -702,14 +756,7 @@ fn blame_findings(
     scale: f64,
     config: &LogSignalConfig,
 ) -> Vec<Finding> {
-    let mut services: Vec<&str> = window
-        .iter()
-        .map(|s| s.service.as_str())
-        .chain(base.keys().map(|k| k.0.as_str()))
-        .filter(|s| s.len() >= 4)
-        .collect();
-    services.sort_unstable();
-    services.dedup();
+    let services = known_services(window, base);
     // Per named service, the blaming templates: contribution, summary, examples, first seen.
     type Blame = (f64, String, Vec<String>, i64);
     let mut blamed: BTreeMap<&str, Vec<Blame>> = BTreeMap::new();
@@ -773,6 +820,47 @@ fn blame_findings(
         })
         .collect()
 }
+
+/// The services seen in the data, by name (names shorter than 4 characters match too much).
+fn known_services<'a>(
+    window: &'a [TemplateStat],
+    base: &'a HashMap<(String, String), &TemplateStat>,
+) -> Vec<&'a str> {
+    let mut services: Vec<&str> = window
+        .iter()
+        .map(|s| s.service.as_str())
+        .chain(base.keys().map(|k| k.0.as_str()))
+        .filter(|s| s.len() >= 4)
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    services
+}
+
+/// The other service a warning or error names, if any: the writer reports a failure of that
+/// service ("No instances available for ts-basic-service"), and counts as its caller. A message
+/// that names its own service too describes a call between the two ("trace alert: web -> db"),
+/// not a failure the writer saw in the other.
+fn named_callee<'a>(t: &TemplateStat, services: &[&'a str]) -> Option<&'a str> {
+    if severity(t.worst_level) < 2 || mentions_name(&t.sample, &t.service) {
+        return None;
+    }
+    services
+        .iter()
+        .find(|named| **named != t.service && mentions_name(&t.sample, named))
+        .copied()
+}
+
+/// How a finding says that its message reports another service's failure.
+fn callers_view(named: Option<&str>) -> String {
+    named.map_or_else(String::new, |named| {
+        format!(" (it reports a failure of {named}, so it counts half against its writer)")
+    })
+}
+
+/// What a warning or error that names another service counts against its own writer: it is
+/// the caller reporting that service's failure, and the named service gets the blame.
+const NAMING_WRITER_SHARE: f64 = 0.5;
 
 /// Up to `radius` characters either side of the first occurrence of `needle`, with ellipses.
 fn excerpt_around(text: &str, needle: &str, radius: usize) -> String {
