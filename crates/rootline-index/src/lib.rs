@@ -685,8 +685,8 @@ mod tests {
         );
     }
 
-    /// An index written before the `module` field existed still opens, reads and takes new
-    /// records (without their module).
+    /// An index written before the `module` and `trace_hash` fields existed still opens, reads
+    /// and takes new records (without their module or trace sketch).
     #[test]
     fn index_without_module_field_still_opens() {
         let dir = tempfile::tempdir().unwrap();
@@ -725,6 +725,42 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(index.count(&Filter::default()).unwrap(), 2);
         assert_eq!(index.get("log-new").unwrap().unwrap().module, None);
+        let stats = index.template_stats(&Filter::default(), 3).unwrap();
+        assert!(stats.iter().all(|s| s.traces.is_empty()), "{stats:?}");
+    }
+
+    /// A template's aggregate carries the bottom-k sketch of its records' trace ids, the same
+    /// the pure aggregation computes, across segments.
+    #[test]
+    fn template_stats_sketch_the_trace_ids_of_their_records() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut expected = Vec::new();
+        for batch in 0..2 {
+            let mut w = index.writer().unwrap();
+            for i in 0..50 {
+                let n = batch * 50 + i;
+                let mut r = record(&format!("log-t{n}"), n, "api", Level::Info, "served");
+                r.template_id = Some(7);
+                let trace = format!("trace-{n}");
+                rootline_core::sketch::sketch_insert(
+                    &mut expected,
+                    rootline_core::sketch::trace_hash(&trace),
+                    rootline_core::sketch::TRACE_SKETCH_SIZE,
+                );
+                r.trace_id = Some(trace);
+                w.add(&r).unwrap();
+            }
+            // A record without a trace adds nothing to the sketch.
+            let mut r = record(&format!("log-u{batch}"), 1000, "api", Level::Info, "served");
+            r.template_id = Some(7);
+            w.add(&r).unwrap();
+            w.commit().unwrap();
+        }
+        let stats = index.template_stats(&Filter::default(), 3).unwrap();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].count, 102);
+        assert_eq!(stats[0].traces, expected);
+        assert_eq!(expected.len(), rootline_core::sketch::TRACE_SKETCH_SIZE);
     }
 
     /// oslo.log writes each traceback line as a record of its own; the frame lines share one
