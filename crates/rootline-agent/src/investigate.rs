@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rootline_core::sketch::{TRACE_SKETCH_SIZE, sketch_union};
 use rootline_core::time::format_ns;
 use std::collections::BTreeMap;
 
@@ -261,6 +262,7 @@ fn canonical_stats(
                 }
                 m.first_ns = m.first_ns.min(s.first_ns);
                 m.last_ns = m.last_ns.max(s.last_ns);
+                m.traces = sketch_union(&m.traces, &s.traces, TRACE_SKETCH_SIZE);
                 for e in s.examples {
                     if m.examples.len() < max_examples {
                         m.examples.push(e);
@@ -318,6 +320,26 @@ mod tests {
             instances: instances.iter().map(|h| h.to_string()).collect(),
             modules: vec![],
         }
+    }
+
+    /// The baseline's windows are aggregated one by one; one template's stats from two windows
+    /// become one, with the trace sketch of both (the cut-path pairing reads it).
+    #[test]
+    fn stats_of_one_template_from_two_windows_keep_both_windows_traces() {
+        use rootline_core::sketch::{TRACE_SKETCH_SIZE, sketch_union};
+        let mut a = stat("travel", &[]);
+        a.traces = vec![10, 30];
+        let mut b = stat("travel", &[]);
+        b.traces = vec![20, 40];
+        let miner = TemplateMiner::new(Default::default());
+        let merged = canonical_stats(vec![a.clone(), b.clone()], &miner, 3);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].count, 2);
+        assert_eq!(
+            merged[0].traces,
+            sketch_union(&a.traces, &b.traces, TRACE_SKETCH_SIZE)
+        );
+        assert_eq!(merged[0].traces, vec![10, 20, 30, 40]);
     }
 
     #[test]
