@@ -23,6 +23,28 @@ async fn run(bundle: &Bundle) -> Report {
         .0
 }
 
+/// The bundle with the day's fault-free window (08:48–08:51, taken by Nezha as "normal") as
+/// its incident: its second half is the "incident" and its first half the baseline. Nothing was
+/// broken in either. (The minute before the injection is not fault-free: deploying the fault
+/// already makes callers fail.)
+fn fault_free(mut bundle: Bundle) -> Bundle {
+    let day_baseline = bundle
+        .incident
+        .baseline_windows
+        .iter()
+        .min_by_key(|w| w.start)
+        .cloned()
+        .expect("the bundle declares baselines");
+    let middle = day_baseline.start + (day_baseline.end - day_baseline.start) / 2;
+    bundle.incident.start = middle;
+    bundle.incident.end = Some(day_baseline.end);
+    bundle.incident.baseline_windows = vec![TimeWindow {
+        start: day_baseline.start,
+        end: middle,
+    }];
+    bundle
+}
+
 fn evidence_of<'a>(report: &'a Report, entity: &str, signal: &str) -> Vec<&'a str> {
     report
         .evidence
@@ -51,25 +73,7 @@ async fn log_signal_fires_on_the_culprit_and_the_ranking_puts_it_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_free_window_against_another_fault_free_window_is_quiet() {
-    let mut bundle = demo();
-    // The day's fault-free window (08:48–08:51, taken by Nezha as "normal"): its second half is
-    // the "incident" and its first half the baseline. Nothing was broken in either. (The minute
-    // before the injection is not fault-free: deploying the fault already makes callers fail.)
-    let day_baseline = bundle
-        .incident
-        .baseline_windows
-        .iter()
-        .min_by_key(|w| w.start)
-        .cloned()
-        .expect("the bundle declares baselines");
-    let middle = day_baseline.start + (day_baseline.end - day_baseline.start) / 2;
-    bundle.incident.start = middle;
-    bundle.incident.end = Some(day_baseline.end);
-    bundle.incident.baseline_windows = vec![TimeWindow {
-        start: day_baseline.start,
-        end: middle,
-    }];
-    let quiet = run(&bundle).await;
+    let quiet = run(&fault_free(demo())).await;
     let incident = run(&demo()).await;
     // The culprit-to-be shows nothing unusual in its logs.
     assert!(
@@ -145,21 +149,6 @@ async fn a_code_path_cut_short_is_found_where_it_is_cut() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_code_path_is_cut_in_a_fault_free_window() {
-    let mut bundle = cut_path_sample();
-    let day_baseline = bundle
-        .incident
-        .baseline_windows
-        .iter()
-        .min_by_key(|w| w.start)
-        .cloned()
-        .expect("the sample declares baselines");
-    let middle = day_baseline.start + (day_baseline.end - day_baseline.start) / 2;
-    bundle.incident.start = middle;
-    bundle.incident.end = Some(day_baseline.end);
-    bundle.incident.baseline_windows = vec![TimeWindow {
-        start: day_baseline.start,
-        end: middle,
-    }];
-    let quiet = run(&bundle).await;
+    let quiet = run(&fault_free(cut_path_sample())).await;
     assert!(cut_paths(&quiet).is_empty(), "{:#?}", cut_paths(&quiet));
 }
