@@ -179,10 +179,27 @@ fn import_case(
         "root_cause_pod": case.root_cause_pod,
         "fault_type": case.fault_type,
         "inner_label": case.inner_label,
+        "root_cause_module": faulty_class(&case.fault_type, &case.inner_label),
     });
     write_json(&dir.join("truth.json"), &truth)?;
     summary.bundles.push(dir.display().to_string());
     Ok(())
+}
+
+/// The class a code fault was injected into, from Nezha's inner label
+/// (`t.s.TravelServiceImpl#451_t.s.TravelServiceImpl#457`: between two lines of that class), in
+/// the logger's own abbreviated form, which is how the logs name it (`root_cause_module`). Resource faults (CPU,
+/// network) are labelled with a metric name and have no class.
+fn faulty_class(fault_type: &str, inner_label: &str) -> Option<String> {
+    if !matches!(fault_type, "exception" | "return") {
+        return None;
+    }
+    let first = inner_label.split('_').next()?;
+    // Other labels name a method by its bare class (`RouteController.queryByIds start`), which is
+    // not how the logs abbreviate it: those cases have no module to score.
+    let (class, line) = first.split_once('#')?;
+    (class.contains('.') && !class.ends_with('.') && line.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| class.to_string())
 }
 
 fn merge(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> Option<(i64, i64)> {
@@ -270,4 +287,35 @@ fn convert_log_csv(
         (Some(a), Some(b)) => Some((a.0, b.0)),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_fault_names_its_class_and_a_resource_fault_none() {
+        assert_eq!(
+            faulty_class(
+                "exception",
+                "t.s.TravelServiceImpl#451_t.s.TravelServiceImpl#457"
+            )
+            .as_deref(),
+            Some("t.s.TravelServiceImpl")
+        );
+        assert_eq!(
+            faulty_class(
+                "return",
+                "c.s.ContactsServiceImpl#31_c.s.ContactsServiceImpl#34"
+            )
+            .as_deref(),
+            Some("c.s.ContactsServiceImpl")
+        );
+        assert_eq!(
+            faulty_class("exception", "RouteController.queryByIds start"),
+            None
+        );
+        assert_eq!(faulty_class("network_delay", "NetworkP90(ms)"), None);
+        assert_eq!(faulty_class("cpu_contention", "CpuUsageRate(%)"), None);
+    }
 }
