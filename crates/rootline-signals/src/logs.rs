@@ -505,22 +505,29 @@ fn cut_path_findings(
                 .push((&k.1, t));
         }
     }
-    let window_count = |service: &str, key: &String| {
-        win.get(&(service.to_string(), key.clone()))
-            .map_or(0, |t| t.count)
-    };
     let mut out = Vec::new();
     for ((service, module), members) in groups {
-        for (later_key, later) in &members {
-            let later_now = window_count(service, later_key);
+        // Each member with its stat in the window, looked up once.
+        let members: Vec<(&String, &TemplateStat, Option<&TemplateStat>)> = members
+            .into_iter()
+            .map(|(key, t)| {
+                (
+                    key,
+                    t,
+                    win.get(&(service.to_string(), key.clone())).copied(),
+                )
+            })
+            .collect();
+        for (i, (later_key, later, later_window)) in members.iter().enumerate() {
             // A message that stopped altogether is the vanished signal's.
-            if later_now == 0 {
+            let Some(t) = later_window else {
                 continue;
-            }
+            };
+            let later_now = t.count;
             // The partner that best shows the cut: the most missing followers.
             let mut best: Option<(f64, u64, &TemplateStat)> = None;
-            for (first_key, first) in &members {
-                if first_key == later_key {
+            for (j, (_, first, first_window)) in members.iter().enumerate() {
+                if i == j {
                     continue;
                 }
                 let (a, b) = (first.count as f64, later.count as f64);
@@ -530,7 +537,7 @@ fn cut_path_findings(
                 {
                     continue;
                 }
-                let first_now = window_count(service, first_key);
+                let first_now = first_window.map_or(0, |w| w.count);
                 let expected = first_now as f64 * (b / a).min(1.0);
                 if (later_now as f64) < 0.5 * expected
                     && poisson_cdf(later_now, expected) < config.significance
@@ -544,9 +551,6 @@ fn cut_path_findings(
             };
             let missing = expected - later_now as f64;
             let contribution = 1.5 * (1.0 + missing).ln();
-            let Some(t) = win.get(&(service.to_string(), (*later_key).clone())) else {
-                continue;
-            };
             out.push(Finding {
                 evidence: Evidence {
                     id: signal_id("cut", service, later_key),
@@ -771,10 +775,7 @@ fn blame_findings(
         if change == Change::None {
             continue;
         }
-        for named in &services {
-            if *named == t.service || !mentions_name(&t.sample, named) {
-                continue;
-            }
+        for named in other_services_named(t, &services) {
             // Half of what the blaming message counts against its own service: a new one by
             // its count, a bursting one by how far it rose.
             let contribution = 0.5 * message_weight(t, change);
@@ -845,9 +846,17 @@ fn named_callee<'a>(t: &TemplateStat, services: &[&'a str]) -> Option<&'a str> {
     if severity(t.worst_level) < 2 || mentions_name(&t.sample, &t.service) {
         return None;
     }
+    other_services_named(t, services).next()
+}
+
+/// The services other than its writer that a message names.
+fn other_services_named<'a, 's>(
+    t: &'s TemplateStat,
+    services: &'s [&'a str],
+) -> impl Iterator<Item = &'a str> + 's {
     services
         .iter()
-        .find(|named| **named != t.service && mentions_name(&t.sample, named))
+        .filter(move |named| **named != t.service && mentions_name(&t.sample, named))
         .copied()
 }
 
