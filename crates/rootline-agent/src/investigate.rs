@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use rootline_core::sketch::{TRACE_SKETCH_SIZE, sketch_union};
+use rootline_core::sketch::{SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, sketch_union};
 use rootline_core::time::format_ns;
 use std::collections::BTreeMap;
 
@@ -263,6 +263,7 @@ fn canonical_stats(
                 m.first_ns = m.first_ns.min(s.first_ns);
                 m.last_ns = m.last_ns.max(s.last_ns);
                 m.traces = sketch_union(&m.traces, &s.traces, TRACE_SKETCH_SIZE);
+                m.seconds = sketch_union(&m.seconds, &s.seconds, SECONDS_SKETCH_SIZE);
                 for e in s.examples {
                     if m.examples.len() < max_examples {
                         m.examples.push(e);
@@ -306,6 +307,7 @@ mod tests {
             modules: vec![],
             frames: vec![],
             traces: vec![],
+            seconds: vec![],
         }
     }
 
@@ -340,6 +342,24 @@ mod tests {
             sketch_union(&a.traces, &b.traces, TRACE_SKETCH_SIZE)
         );
         assert_eq!(merged[0].traces, vec![10, 20, 30, 40]);
+    }
+
+    /// The seconds sketches of both windows are kept too: a message written in one burst in
+    /// each window was written in two bursts.
+    #[test]
+    fn stats_of_one_template_from_two_windows_keep_both_windows_seconds() {
+        use rootline_core::sketch::{SECONDS_SKETCH_SIZE, second_hash, sketch_distinct};
+        let mut a = stat("travel", &[]);
+        a.seconds = vec![second_hash(5_000_000_000)];
+        let mut b = stat("travel", &[]);
+        b.seconds = vec![second_hash(9_000_000_000)];
+        let miner = TemplateMiner::new(Default::default());
+        let merged = canonical_stats(vec![a, b], &miner, 3);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(
+            sketch_distinct(&merged[0].seconds, SECONDS_SKETCH_SIZE),
+            2.0
+        );
     }
 
     #[test]

@@ -35,4 +35,8 @@ pub struct TemplateStat {
     /// carry none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traces: Vec<u64>,
+    /// Bottom-k sketch of the seconds its records were written in ([`crate::sketch::second_hash`]);
+    /// empty in stats from before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seconds: Vec<u64>,
 }

@@ -327,25 +327,64 @@ fn read_input(path: &Path, summary: &mut ImportSummary) -> Result<Vec<Line>, Imp
     let mut records: Vec<Line> = Vec::new();
     for line in reader.split(b'\n') {
         let line = line.map_err(|e| io_err(path, e))?;
-        let line = String::from_utf8_lossy(&line);
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_line(line) {
-            Some(rec) => records.push(rec),
-            None => match records.last_mut() {
-                Some(prev) if prev.message.len() < MAX_MESSAGE_BYTES => {
-                    prev.message.push('\n');
-                    prev.message.push_str(line);
-                }
-                Some(_) => {}
-                // Text before the first timestamp has no time to attach to.
-                None => summary.skipped_rows += 1,
-            },
-        }
+        push_line(&mut records, &String::from_utf8_lossy(&line), summary);
     }
     Ok(records)
+}
+
+/// Adds one line of a log file: a new record, or a continuation of the one before it.
+fn push_line(records: &mut Vec<Line>, line: &str, summary: &mut ImportSummary) {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() {
+        return;
+    }
+    match parse_line(line) {
+        Some(rec) => match records.last_mut() {
+            Some(prev) if continues_traceback(prev, &rec) => {
+                if prev.message.len() < MAX_MESSAGE_BYTES {
+                    prev.message.push('\n');
+                    prev.message.push_str(without_instance_tag(&rec.message));
+                }
+            }
+            _ => records.push(rec),
+        },
+        None => match records.last_mut() {
+            Some(prev) if prev.message.len() < MAX_MESSAGE_BYTES => {
+                prev.message.push('\n');
+                prev.message.push_str(line);
+            }
+            Some(_) => {}
+            // Text before the first timestamp has no time to attach to.
+            None => summary.skipped_rows += 1,
+        },
+    }
+}
+
+/// oslo.log writes every line of a logged exception with the full prefix, so a traceback
+/// arrives as twenty records (`… ERROR nova.compute.manager [instance: …]   File "…"`). Its lines
+/// share the header's timestamp, process, level and logger; from the `Traceback` line on they
+/// are joined onto the header, which makes one event with a whole stack trace again.
+fn continues_traceback(prev: &Line, line: &Line) -> bool {
+    let same_call = prev.pid.is_some()
+        && prev.pid == line.pid
+        && prev.local_ns == line.local_ns
+        && prev.level == line.level
+        && prev.logger == line.logger;
+    // A new call carries its request context; the traceback lines never do.
+    same_call
+        && !line.message.starts_with("[req-")
+        && (without_instance_tag(&line.message).starts_with(TRACEBACK_HEADER)
+            || prev.message.contains(TRACEBACK_HEADER))
+}
+
+const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
+
+/// A traceback line without the `[instance: <uuid>] ` tag oslo.log repeats on every line.
+fn without_instance_tag(message: &str) -> &str {
+    message
+        .strip_prefix("[instance: ")
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(message, |(_, line)| line)
 }
 
 fn write_records(
@@ -548,6 +587,54 @@ mod tests {
         assert_eq!(w.message, "Assertion results: FAILURE_SSH");
         assert!(parse_line("| Field | Value |").is_none());
         assert!(parse_line("  <uuid>83a9</uuid>").is_none());
+    }
+
+    #[test]
+    fn an_oslo_traceback_becomes_one_record_with_its_header() {
+        let head = "2018-09-13 19:43:56.829 8665 ERROR nova.compute.manager";
+        let inst = "[instance: 347a6ced-a6e2-4c95-80c6-f004e5ce6c82]";
+        let lines = [
+            format!("{head} [req-d6d1 5050 e20e - 43b6 43b6] {inst} Instance failed to spawn: NovaException: Unsupported VIF type"),
+            format!("{head} {inst} Traceback (most recent call last):"),
+            format!(r#"{head} {inst}   File "/usr/lib/python2.7/site-packages/nova/network/os_vif_util.py", line 486, in nova_to_osvif_vif"#),
+            format!("{head} {inst}     {{'type': vif['type'], 'func': funcname}})"),
+            format!("{head} {inst} NovaException: Unsupported VIF type unbound"),
+            format!("{head} {inst} "),
+            // The same process, logger and millisecond, but a new call: its own request context.
+            format!("{head} [req-aaaa - - - - -] Another failure"),
+            // Same call shape a millisecond later: a new record.
+            "2018-09-13 19:43:56.830 8665 ERROR nova.compute.manager [instance: x] Traceback (most recent call last):".to_string(),
+            // Another process at the same instant is never joined.
+            "2018-09-13 19:43:56.830 8666 ERROR nova.compute.manager   File \"a.py\", line 1, in f".to_string(),
+        ];
+        let mut records = Vec::new();
+        let mut summary = ImportSummary::default();
+        for l in &lines {
+            push_line(&mut records, l, &mut summary);
+        }
+        assert_eq!(
+            records.len(),
+            4,
+            "{:?}",
+            records.iter().map(|r| &r.message).collect::<Vec<_>>()
+        );
+        let joined = &records[0].message;
+        assert!(joined.contains("Unsupported VIF type\nTraceback (most recent call last):\n  File \"/usr/lib/python2.7/site-packages/nova/network/os_vif_util.py\""), "{joined}");
+        assert!(
+            joined.contains("\nNovaException: Unsupported VIF type unbound"),
+            "{joined}"
+        );
+        assert_eq!(
+            joined.matches("[instance: 347a").count(),
+            1,
+            "only the header keeps the tag: {joined}"
+        );
+        assert_eq!(
+            rootline_core::frames::stack_frame_modules(joined),
+            ["nova.network.os_vif_util"]
+        );
+        assert_eq!(records[1].message, "[req-aaaa - - - - -] Another failure");
+        assert_eq!(records[3].pid, Some(8666));
     }
 
     fn case(id: &str, epoch: i64, failed: bool) -> (usize, Case) {

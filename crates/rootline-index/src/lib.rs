@@ -311,6 +311,7 @@ impl LogIndex {
                 modules,
                 frames,
                 traces: acc.traces,
+                seconds: acc.seconds,
             });
         }
         out.sort_by(|a, b| {
@@ -761,6 +762,36 @@ mod tests {
         assert_eq!(stats[0].count, 102);
         assert_eq!(stats[0].traces, expected);
         assert_eq!(expected.len(), rootline_core::sketch::TRACE_SKETCH_SIZE);
+    }
+
+    /// A template's aggregate counts the seconds its records were written in (a sketch, exact
+    /// when few), across segments: 300 records in 3 seconds are 3 bursts, not 300.
+    #[test]
+    fn template_stats_count_the_seconds_their_records_were_written_in() {
+        let index = LogIndex::in_memory().unwrap();
+        for batch in 0..3i64 {
+            let mut w = index.writer().unwrap();
+            for i in 0..100i64 {
+                let ts = batch * 1_000_000_000 + i * 1_000_000;
+                let r = record(
+                    &format!("log-s{batch}-{i}"),
+                    ts,
+                    "api",
+                    Level::Debug,
+                    "opt = x",
+                );
+                w.add(&r).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        let stats = index.template_stats(&Filter::default(), 3).unwrap();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].count, 300);
+        let seconds = rootline_core::sketch::sketch_distinct(
+            &stats[0].seconds,
+            rootline_core::sketch::SECONDS_SKETCH_SIZE,
+        );
+        assert_eq!(seconds, 3.0);
     }
 
     /// oslo.log writes each traceback line as a record of its own; the frame lines share one

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use rootline_core::Level;
-use rootline_core::sketch::{TRACE_SKETCH_SIZE, sketch_insert, sketch_union};
+use rootline_core::sketch::{
+    SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, second_hash, sketch_insert, sketch_union,
+};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
@@ -24,6 +26,8 @@ pub(crate) struct Acc {
     pub examples: Vec<DocAddress>,
     /// Bottom-k sketch of the records' trace hashes.
     pub traces: Vec<u64>,
+    /// Bottom-k sketch of the seconds the records were written in.
+    pub seconds: Vec<u64>,
 }
 
 impl Acc {
@@ -37,6 +41,7 @@ impl Acc {
             last_ns: i64::MIN,
             examples: Vec::new(),
             traces: Vec::new(),
+            seconds: Vec::new(),
         }
     }
 
@@ -52,6 +57,7 @@ impl Acc {
         if !other.traces.is_empty() {
             self.traces = sketch_union(&self.traces, &other.traces, TRACE_SKETCH_SIZE);
         }
+        self.seconds = sketch_union(&self.seconds, &other.seconds, SECONDS_SKETCH_SIZE);
         for e in other.examples {
             if self.examples.len() < max_examples {
                 self.examples.push(e);
@@ -189,6 +195,7 @@ impl SegmentCollector for SegmentStats {
         if acc.examples.len() < self.max_examples {
             acc.examples.push(DocAddress::new(self.segment, doc));
         }
+        sketch_insert(&mut acc.seconds, second_hash(ts), SECONDS_SKETCH_SIZE);
         if let Some(h) = self.trace_hash.as_ref().and_then(|c| c.first(doc)) {
             sketch_insert(&mut acc.traces, h, TRACE_SKETCH_SIZE);
         }

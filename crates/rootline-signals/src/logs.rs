@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rootline_core::frames::{module_root, own_code_root};
-use rootline_core::sketch::{TRACE_SKETCH_SIZE, shared_requests, sketch_insert, trace_hash};
+use rootline_core::sketch::{
+    SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, second_hash, shared_requests, sketch_distinct,
+    sketch_insert, trace_hash,
+};
 use rootline_core::{
     Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat, stack_frame_modules,
 };
@@ -121,8 +124,10 @@ pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat
                 modules: vec![],
                 frames: vec![],
                 traces: vec![],
+                seconds: vec![],
             });
         s.count += 1;
+        sketch_insert(&mut s.seconds, second_hash(r.ts_ns), SECONDS_SKETCH_SIZE);
         if let Some(t) = &r.trace_id {
             sketch_insert(&mut s.traces, trace_hash(t), TRACE_SKETCH_SIZE);
         }
@@ -302,8 +307,8 @@ pub fn log_findings(
         }
     }
 
-    scored.extend(one_per_request_path(new_messages));
-    scored.extend(one_per_request_path(bursts));
+    scored.extend(one_per_request_path(new_messages, false));
+    scored.extend(one_per_request_path(bursts, false));
 
     // New or bursting warnings and errors, per service: the branch a stopped message may have
     // given way to.
@@ -315,6 +320,16 @@ pub fn log_findings(
         })
         .map(|(_, t)| *t)
         .collect();
+    // Routine messages with their surplus over the baseline: a stopped message may live on in
+    // one of them.
+    let routine_surplus: Vec<(&TemplateStat, f64)> = win
+        .iter()
+        .filter(|(_, t)| severity(t.worst_level) < 2)
+        .map(|(k, t)| {
+            let before = base.get(k).map_or(0, |b| b.count) as f64 * scale;
+            (*t, t.count as f64 - before)
+        })
+        .collect();
     // Messages the service stopped writing: a code path that no longer runs.
     let mut vanished: Vec<(&(String, String), &&TemplateStat)> =
         base.iter().filter(|(k, _)| !win.contains_key(*k)).collect();
@@ -322,9 +337,15 @@ pub fn log_findings(
     let mut stopped: Vec<(Finding, &TemplateStat)> = Vec::new();
     for ((service, key), t) in vanished {
         let expected = t.count as f64 * scale;
-        if expected < config.min_expected_vanished
-            || poisson_cdf(0, expected) >= config.significance
-        {
+        let bursts = expected_bursts(t, expected);
+        if bursts < config.min_expected_vanished || poisson_cdf(0, bursts) >= config.significance {
+            continue;
+        }
+        // The same routine message in another form (a request context filled in, a field
+        // added), as often: the code path still runs.
+        if routine_surplus.iter().any(|(n, surplus)| {
+            n.service == t.service && *surplus >= 0.5 * expected && siblings(&n.sample, &t.sample)
+        }) {
             continue;
         }
         let contribution = 1.5 * (1.0 + expected).ln();
@@ -361,7 +382,7 @@ pub fn log_findings(
             },
         }, *t));
     }
-    scored.extend(one_per_request_path(stopped));
+    scored.extend(one_per_request_path(stopped, true));
 
     scored.extend(cut_path_findings(&win, &base, &unusual_problems, config));
 
@@ -435,12 +456,32 @@ pub fn log_findings(
     scored
 }
 
+/// How many separate bursts of a message the window should hold when `expected` lines are
+/// expected: a message comes in bursts (a configuration dump of 2,000 lines at start-up, a
+/// loop logging each item), and a window misses a burst far more easily than it misses that
+/// many independent lines. The bursts are the distinct seconds it was written in, scaled like
+/// its count; stats without a seconds sketch count every line as its own burst.
+fn expected_bursts(t: &TemplateStat, expected: f64) -> f64 {
+    if t.seconds.is_empty() || t.count == 0 {
+        return expected;
+    }
+    let seconds = sketch_distinct(&t.seconds, SECONDS_SKETCH_SIZE).min(t.count as f64);
+    expected * seconds / t.count as f64
+}
+
 /// One finding per request path: messages of one service written in the same requests (≥
 /// [`PAIR_SHARED_REQUESTS`] of their traces shared) are one code path that started, grew or
 /// stopped as a whole, so they count once, as their strongest message, which names how many
 /// more went with it. A dozen lines of one new request type are not a dozen pieces of evidence.
-/// Untraced messages stay findings of their own.
-fn one_per_request_path(mut findings: Vec<(Finding, &TemplateStat)>) -> Vec<Finding> {
+/// With `by_seconds`, untraced messages go together when they were written in the same seconds
+/// (≥ [`PAIR_SHARED_REQUESTS`] of their seconds shared): used for messages that stopped, where
+/// a request type that no longer comes (a guest that never booted no longer fetches its
+/// metadata) silences every line it used to write at once. New untraced messages stay apart:
+/// on alert data, alerts of one entity in one second are separate detectors' findings.
+fn one_per_request_path(
+    mut findings: Vec<(Finding, &TemplateStat)>,
+    by_seconds: bool,
+) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         b.0.contribution
             .total_cmp(&a.0.contribution)
@@ -450,9 +491,13 @@ fn one_per_request_path(mut findings: Vec<(Finding, &TemplateStat)>) -> Vec<Find
     let mut paths: Vec<(Finding, &TemplateStat, usize)> = Vec::new();
     for (finding, stat) in findings {
         let same_path = paths.iter_mut().find(|(_, lead, _)| {
+            let shared = if by_seconds && lead.traces.is_empty() && stat.traces.is_empty() {
+                shared_requests(&lead.seconds, &stat.seconds)
+            } else {
+                shared_requests(&lead.traces, &stat.traces)
+            };
             lead.service == stat.service
-                && shared_requests(&lead.traces, &stat.traces)
-                    .is_some_and(|share| share >= PAIR_SHARED_REQUESTS)
+                && shared.is_some_and(|share| share >= PAIR_SHARED_REQUESTS)
         });
         match same_path {
             Some((_, _, with)) => *with += 1,
@@ -461,10 +506,15 @@ fn one_per_request_path(mut findings: Vec<(Finding, &TemplateStat)>) -> Vec<Find
     }
     paths
         .into_iter()
-        .map(|(mut finding, _, with)| {
+        .map(|(mut finding, lead, with)| {
             if with > 0 {
+                let unit = if lead.traces.is_empty() {
+                    "seconds"
+                } else {
+                    "requests"
+                };
                 finding.evidence.summary.push_str(&format!(
-                    " (with {with} more message(s) written in the same requests)"
+                    " (with {with} more message(s) written in the same {unit})"
                 ));
             }
             finding
@@ -998,6 +1048,8 @@ mod tests {
     }
     use rootline_core::{Outcome, Provenance};
 
+    const SECOND: i64 = 1_000_000_000;
+
     fn rec(i: u64, ts: i64, service: &str, level: Level, message: &str) -> LogRecord {
         LogRecord {
             evidence_id: format!("log-{service}-{i}"),
@@ -1016,31 +1068,26 @@ mod tests {
         }
     }
 
-    /// Steady traffic for three services, `n` records each.
+    /// Steady traffic for three services, `n` records each, one a second.
     fn steady(n: u64, t0: i64) -> Vec<LogRecord> {
         let mut v = vec![];
         for i in 0..n {
+            let ts = t0 + i as i64 * SECOND;
             v.push(rec(
                 i,
-                t0 + i as i64,
+                ts,
                 "api",
                 Level::Info,
                 &format!("GET /orders/{i} 200"),
             ));
             v.push(rec(
                 i,
-                t0 + i as i64,
+                ts,
                 "orders",
                 Level::Info,
                 &format!("loaded order {i}"),
             ));
-            v.push(rec(
-                i,
-                t0 + i as i64,
-                "db",
-                Level::Info,
-                &format!("query took {i}ms"),
-            ));
+            v.push(rec(i, ts, "db", Level::Info, &format!("query took {i}ms")));
         }
         v
     }
@@ -1104,6 +1151,172 @@ mod tests {
         // Deterministic: same input, same output.
         let again = analyse_logs(&win, &base, &LogSignalConfig::default());
         assert_eq!(again.candidates, s.candidates);
+    }
+
+    /// Two thousand lines of a start-up dump in two seconds of the baseline are two events, not
+    /// a steady rate: their absence from the window is no finding. The same count spread over
+    /// the baseline's seconds is one.
+    #[test]
+    fn a_burst_that_does_not_recur_has_not_stopped() {
+        let mut base = steady(200, 0);
+        let mut win = steady(200, 1_000 * SECOND);
+        for i in 0..2_000u64 {
+            base.push(rec(
+                10_000 + i,
+                (i as i64 % 2) * SECOND,
+                "orders",
+                Level::Debug,
+                &format!("option_{i} = value log_opt_values"),
+            ));
+        }
+        for i in 0..40u64 {
+            base.push(rec(
+                20_000 + i,
+                i as i64 * 5 * SECOND,
+                "db",
+                Level::Debug,
+                &format!("vacuum of table t{i} done"),
+            ));
+        }
+        // The window is as long and as busy: filler so that the scale is the same.
+        for i in 0..2_040u64 {
+            win.push(rec(
+                30_000 + i,
+                1_000 * SECOND + (i as i64 % 200) * SECOND,
+                "api",
+                Level::Info,
+                &format!("GET /health/{i} 200"),
+            ));
+        }
+        let base = aggregate(&base, 3);
+        assert!(
+            base.iter()
+                .any(|t| t.service == "orders" && t.count == 2_000),
+            "the dump is one message"
+        );
+        let findings = log_findings(&aggregate(&win, 3), &base, &LogSignalConfig::default());
+        let stopped: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.evidence.id.starts_with("sig-vanished"))
+            .map(|f| f.evidence.entity.as_str())
+            .collect();
+        assert_eq!(stopped, ["db"], "{findings:#?}");
+    }
+
+    /// A routine message that comes back in another form (a request context filled in) as
+    /// often as it used to come has not stopped.
+    #[test]
+    fn a_reworded_routine_message_has_not_stopped() {
+        let base: Vec<LogRecord> = (0..60u64)
+            .map(|i| {
+                rec(
+                    i,
+                    i as i64 * SECOND,
+                    "compute",
+                    Level::Debug,
+                    &format!(
+                        "[req-{i} - - - - -] Running periodic task _poll_{i} run_periodic_tasks"
+                    ),
+                )
+            })
+            .collect();
+        let reworded: Vec<LogRecord> = (0..60u64)
+            .map(|i| {
+                rec(
+                    100 + i,
+                    (1_000 + i as i64) * SECOND,
+                    "compute",
+                    Level::Debug,
+                    &format!("[req-{i} admin demo - default default] Running periodic task _poll_{i} run_periodic_tasks"),
+                )
+            })
+            .collect();
+        let findings = log_findings(
+            &aggregate(&reworded, 3),
+            &aggregate(&base, 3),
+            &LogSignalConfig::default(),
+        );
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.evidence.id.starts_with("sig-vanished")),
+            "{findings:#?}"
+        );
+        // Gone without a replacement, it has stopped.
+        let other: Vec<LogRecord> = (0..60u64)
+            .map(|i| {
+                rec(
+                    200 + i,
+                    (1_000 + i as i64) * SECOND,
+                    "compute",
+                    Level::Debug,
+                    &format!("heartbeat {i} sent"),
+                )
+            })
+            .collect();
+        let findings = log_findings(
+            &aggregate(&other, 3),
+            &aggregate(&base, 3),
+            &LogSignalConfig::default(),
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.evidence.id.starts_with("sig-vanished")),
+            "{findings:#?}"
+        );
+    }
+
+    /// Untraced messages that were always written in the same seconds and all stopped are one
+    /// request type that no longer comes: one finding, which says how many went with it.
+    #[test]
+    fn untraced_messages_that_stopped_together_count_once() {
+        let mut base = steady(200, 0);
+        for i in 0..40u64 {
+            let ts = i as i64 * 5 * SECOND;
+            base.push(rec(
+                10_000 + i,
+                ts,
+                "meta",
+                Level::Info,
+                &format!("accepted client {i}"),
+            ));
+            base.push(rec(
+                20_000 + i,
+                ts,
+                "meta",
+                Level::Info,
+                &format!("Request: GET /latest/{i}"),
+            ));
+        }
+        for i in 0..40u64 {
+            // Another message of the same service at other seconds stays a finding of its own.
+            base.push(rec(
+                30_000 + i,
+                i as i64 * 5 * SECOND + 2 * SECOND,
+                "meta",
+                Level::Info,
+                &format!("lease renewed {i}"),
+            ));
+        }
+        let win = steady(200, 1_000 * SECOND);
+        let findings = log_findings(
+            &aggregate(&win, 3),
+            &aggregate(&base, 3),
+            &LogSignalConfig::default(),
+        );
+        let stopped: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.evidence.id.starts_with("sig-vanished"))
+            .collect();
+        assert_eq!(stopped.len(), 2, "{stopped:#?}");
+        assert!(
+            stopped.iter().any(|f| f
+                .evidence
+                .summary
+                .contains("(with 1 more message(s) written in the same seconds)")),
+            "{stopped:#?}"
+        );
     }
 
     /// A success message that stops while its failure sibling appears is a different branch
@@ -1174,6 +1387,7 @@ mod tests {
             modules: vec![],
             frames: frames.iter().map(|f| f.to_string()).collect(),
             traces: vec![],
+            seconds: vec![],
         };
         let own = Some("neutron".to_string());
         let bare = trace_weight(&stat(&[]), own.as_ref());
