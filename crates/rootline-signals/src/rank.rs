@@ -89,9 +89,13 @@ pub fn rank(
     if let Some(graph) = context.graph {
         discount_explained_callers(&mut candidates, graph, &own_parts);
     }
+    // Equal scores (one alert each, on alert-only data) are ordered by who showed the change
+    // first: effects follow their cause.
+    let onset = |c: &Candidate| first_change_ns(by_entity.get(c.entity.as_str()));
     candidates.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
+            .then_with(|| onset(a).cmp(&onset(b)))
             .then_with(|| a.entity.cmp(&b.entity))
     });
     let total: f64 = candidates.iter().map(|c| c.score).sum();
@@ -138,6 +142,18 @@ pub fn rank(
         outcome,
         outcome_reason,
     }
+}
+
+/// When an entity's first change in the window was seen. Messages that stopped carry the time
+/// they were last seen writing in the baseline, so they are left out.
+fn first_change_ns(items: Option<&Vec<&Finding>>) -> i64 {
+    items
+        .into_iter()
+        .flatten()
+        .filter(|f| !f.evidence.id.starts_with("sig-vanished"))
+        .map(|f| f.evidence.first_seen_ns)
+        .min()
+        .unwrap_or(i64::MAX)
 }
 
 /// A finding that shows a problem, not a change (see `logs::BACKGROUND`).
