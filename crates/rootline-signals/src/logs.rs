@@ -382,7 +382,22 @@ pub fn log_findings(
             },
         }, *t));
     }
-    scored.extend(one_per_request_path(stopped, true));
+    // Requests that stopped arriving at a service that logs no problem of its own: its callers
+    // stopping explains them as well as it being down (a guest that never booted fetches no
+    // metadata), so they count half.
+    for (finding, inbound) in request_paths(stopped, true) {
+        scored.push(
+            if inbound
+                && !unusual_problems
+                    .iter()
+                    .any(|p| p.service == finding.evidence.entity)
+            {
+                quiet_without_problems(finding)
+            } else {
+                finding
+            },
+        );
+    }
 
     scored.extend(cut_path_findings(&win, &base, &unusual_problems, config));
 
@@ -478,19 +493,29 @@ fn expected_bursts(t: &TemplateStat, expected: f64) -> f64 {
 /// a request type that no longer comes (a guest that never booted no longer fetches its
 /// metadata) silences every line it used to write at once. New untraced messages stay apart:
 /// on alert data, alerts of one entity in one second are separate detectors' findings.
-fn one_per_request_path(
+fn one_per_request_path(findings: Vec<(Finding, &TemplateStat)>, by_seconds: bool) -> Vec<Finding> {
+    request_paths(findings, by_seconds)
+        .into_iter()
+        .map(|(finding, _)| finding)
+        .collect()
+}
+
+/// [`one_per_request_path`], with whether one of each path's messages logs an inbound request
+/// ([`logs_inbound_request`]).
+fn request_paths(
     mut findings: Vec<(Finding, &TemplateStat)>,
     by_seconds: bool,
-) -> Vec<Finding> {
+) -> Vec<(Finding, bool)> {
     findings.sort_by(|a, b| {
         b.0.contribution
             .total_cmp(&a.0.contribution)
             .then_with(|| a.0.evidence.id.cmp(&b.0.evidence.id))
     });
-    // (finding, its stat, messages that went with it)
-    let mut paths: Vec<(Finding, &TemplateStat, usize)> = Vec::new();
+    // (finding, its stat, messages that went with it, whether one of them logs an inbound request)
+    let mut paths: Vec<(Finding, &TemplateStat, usize, bool)> = Vec::new();
     for (finding, stat) in findings {
-        let same_path = paths.iter_mut().find(|(_, lead, _)| {
+        let inbound = logs_inbound_request(&stat.sample);
+        let same_path = paths.iter_mut().find(|(_, lead, _, _)| {
             let shared = if by_seconds && lead.traces.is_empty() && stat.traces.is_empty() {
                 shared_requests(&lead.seconds, &stat.seconds)
             } else {
@@ -500,13 +525,16 @@ fn one_per_request_path(
                 && shared.is_some_and(|share| share >= PAIR_SHARED_REQUESTS)
         });
         match same_path {
-            Some((_, _, with)) => *with += 1,
-            None => paths.push((finding, stat, 0)),
+            Some((_, _, with, any_inbound)) => {
+                *with += 1;
+                *any_inbound |= inbound;
+            }
+            None => paths.push((finding, stat, 0, inbound)),
         }
     }
     paths
         .into_iter()
-        .map(|(mut finding, lead, with)| {
+        .map(|(mut finding, lead, with, inbound)| {
             if with > 0 {
                 let unit = if lead.traces.is_empty() {
                     "seconds"
@@ -517,9 +545,37 @@ fn one_per_request_path(
                     " (with {with} more message(s) written in the same {unit})"
                 ));
             }
-            finding
+            (finding, inbound)
         })
         .collect()
+}
+
+/// What requests that stopped arriving count against a service that logs no problem of its own.
+const QUIET_SHARE: f64 = 0.5;
+
+fn quiet_without_problems(mut finding: Finding) -> Finding {
+    finding.contribution *= QUIET_SHARE;
+    finding.evidence.strength = strength(finding.contribution);
+    finding.evidence.summary.push_str(
+        "; requests stopped arriving and it logs no problem of its own, which its callers' failure explains as well, so it counts half",
+    );
+    finding
+}
+
+/// An access-log line: an HTTP method followed by a path or URL (`"GET /v2/servers HTTP/1.1"
+/// status: 200`, `Request: GET <*>`).
+fn logs_inbound_request(message: &str) -> bool {
+    const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
+    let words: Vec<&str> = message
+        .split_whitespace()
+        .map(|w| w.trim_matches(['"', '\'']))
+        .collect();
+    words.windows(2).any(|pair| {
+        METHODS.contains(&pair[0])
+            && (pair[1].starts_with('/')
+                || pair[1].starts_with("<*>")
+                || pair[1].starts_with("http"))
+    })
 }
 
 /// A message pair counts as one code path only with at least this many baseline records of each.
@@ -1317,6 +1373,60 @@ mod tests {
                 .contains("(with 1 more message(s) written in the same seconds)")),
             "{stopped:#?}"
         );
+    }
+
+    /// Requests that stop arriving at a service that logs no problem of its own count half: its
+    /// callers may simply have stopped calling. With an error of its own they count in full.
+    #[test]
+    fn requests_that_stopped_arriving_count_half_without_a_problem_of_its_own() {
+        let mut base = steady(200, 0);
+        for i in 0..40u64 {
+            base.push(rec(
+                10_000 + i,
+                i as i64 * 5 * SECOND,
+                "meta",
+                Level::Info,
+                &format!("\"GET /latest/meta-data/{i} HTTP/1.1\" status: 200 len: 120"),
+            ));
+            base.push(rec(
+                11_000 + i,
+                i as i64 * 5 * SECOND + 1,
+                "meta",
+                Level::Debug,
+                &format!("periodic sync {i} done"),
+            ));
+        }
+        let quiet = steady(200, 1_000 * SECOND);
+        let mut failing = quiet.clone();
+        failing.push(rec(
+            20_000,
+            1_010 * SECOND,
+            "meta",
+            Level::Error,
+            "Unhandled error in sync: KeyError 'port'",
+        ));
+        let stopped = |win: &[LogRecord]| -> Vec<Finding> {
+            log_findings(
+                &aggregate(win, 3),
+                &aggregate(&base, 3),
+                &LogSignalConfig::default(),
+            )
+            .into_iter()
+            .filter(|f| f.evidence.id.starts_with("sig-vanished"))
+            .collect()
+        };
+        let (q, f) = (stopped(&quiet), stopped(&failing));
+        assert_eq!((q.len(), f.len()), (1, 1), "{q:#?} {f:#?}");
+        assert!(q[0].evidence.summary.contains("counts half"), "{q:#?}");
+        assert!(!f[0].evidence.summary.contains("counts half"), "{f:#?}");
+        // One more record in the failing window moves the volume scale a little.
+        let ratio = f[0].contribution / q[0].contribution;
+        assert!((ratio - 2.0).abs() < 0.01, "{ratio}");
+        assert!(logs_inbound_request("[-] Request: GET <*> <*>"));
+        assert!(logs_inbound_request(
+            "10.0.0.1 \"POST /v2/servers HTTP/1.1\" 202"
+        ));
+        assert!(!logs_inbound_request("GET route by ids failed"));
     }
 
     /// A success message that stops while its failure sibling appears is a different branch
