@@ -22,7 +22,9 @@
 //! whose logs are written as `logs/<service>/<process>.reference.jsonl.gz` with their own time
 //! range as a second baseline window. Control tests (no failure) have no symptom: their window
 //! is the second half of the test.
-//! Ground truth goes to `truth.json` only; ids and titles are neutral.
+//! Ground truth goes to `truth.json` only; ids and titles are neutral. `topology.json` declares
+//! the harness: the workload is a client of every service (nothing between the services).
+//! An oslo.log traceback, written one prefixed record per line, is joined back onto its header.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -547,6 +549,7 @@ fn import_case(
         "first_symptom": symptom.map(|s| ns_to_dt(s).to_rfc3339()),
     });
     write_json(&dir.join("truth.json"), &truth)?;
+    write_json(&dir.join("topology.json"), &workload_topology())?;
     std::fs::write(dir.join("ATTRIBUTION.md"), ATTRIBUTION).map_err(|e| io_err(&dir, e))?;
     summary.bundles.push(dir.display().to_string());
     Ok(())
@@ -561,6 +564,17 @@ Internal evaluation only: do not commit or redistribute without AGPL terms.
 
 fn ns_to_dt(ns: i64) -> DateTime<Utc> {
     Utc.timestamp_nanos(ns)
+}
+
+/// What the test harness is: the workload is a client of every service's API, so its failed
+/// calls and assertions are its callees' symptoms. Nothing is declared between the services:
+/// which of them calls which is what the engine must find out.
+fn workload_topology() -> serde_json::Value {
+    let mut topology = rootline_core::observation::Topology::default();
+    for service in SERVICE_DIRS {
+        topology.add_call(WORKLOAD_SERVICE, service);
+    }
+    serde_json::to_value(topology).expect("a topology serialises")
 }
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), ImportError> {

@@ -101,6 +101,22 @@ fn openstack_failure_case() {
     assert_eq!(truth["root_cause_service"], "nova");
     assert_eq!(truth["root_cause_module"], "nova.image.glance");
     assert_eq!(truth["no_fault"], false);
+    // The harness is declared: the workload calls every service; nothing between services.
+    let topology: rootline_core::observation::Topology =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("topology.json")).unwrap())
+            .unwrap();
+    let graph = {
+        let mut g = rootline_core::ServiceGraph::default();
+        g.add_topology(&topology);
+        g
+    };
+    let mut callees: Vec<&str> = graph.callees("workload").map(String::as_str).collect();
+    callees.sort();
+    assert_eq!(
+        callees,
+        ["cinder", "glance", "heat", "keystone", "neutron", "nova"]
+    );
+    assert_eq!(graph.callees("nova").count(), 0);
 
     let records = json_lines(&bundle.join("logs"));
     // Every line of the service logs and the workload output is kept, continuations joined.
