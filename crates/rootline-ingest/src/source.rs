@@ -524,6 +524,14 @@ impl FileReader {
                 if in_block && !own_ts {
                     return self.join_in_block(content);
                 }
+                if let Some(line) = self
+                    .pending
+                    .as_ref()
+                    .and_then(|prev| prefixed_traceback_line(prev, &p))
+                {
+                    let line = line.to_string();
+                    return self.join(&line);
+                }
                 self.block = None;
                 self.emit(p, line, raw);
             }
@@ -561,6 +569,37 @@ impl FileReader {
 }
 
 /// The largest index `<= at` that is a char boundary of `s`.
+/// A line of a traceback that its logger wrote with the full record prefix, as oslo.log does
+/// (`… 8665 ERROR nova.compute.manager [instance: …]   File "…"`): the same instant, level and
+/// logger as the record before it, from the `Traceback` line on. Returns the line's own text
+/// (after the logger and oslo's repeated `[instance: …]` tag) to join onto that record. A line
+/// that carries a request context (`[req-…]`) is a new call, never a continuation.
+fn prefixed_traceback_line<'a>(prev: &LogRecord, p: &'a ParsedLine) -> Option<&'a str> {
+    let logger = p.module.as_deref()?;
+    if prev.ts_ns != p.ts_ns
+        || prev.level != p.level
+        || prev.module.as_deref() != Some(logger)
+        || prev.service != p.service
+        || prev.host != p.host
+    {
+        return None;
+    }
+    let at = p.message.find(logger)?;
+    let body = &p.message[at + logger.len()..];
+    let body = body.strip_prefix(' ').unwrap_or(body);
+    let body = body
+        .strip_prefix("[instance: ")
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(body, |(_, line)| line);
+    if body.starts_with("[req-") {
+        return None;
+    }
+    let opens = body.starts_with(TRACEBACK_HEADER);
+    (opens || prev.message.contains(TRACEBACK_HEADER)).then_some(body)
+}
+
+const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
+
 fn floor_char_boundary(s: &str, at: usize) -> usize {
     if at >= s.len() {
         return s.len();
@@ -827,6 +866,51 @@ mod tests {
             })
             .collect();
         assert_eq!(rejects, vec![(5, "http:req-1")]);
+    }
+
+    /// oslo.log writes each line of a traceback with the record's full prefix; they are one
+    /// event with its header. A new call at the same instant (its own request context) and a
+    /// record of another logger are not joined.
+    #[test]
+    fn a_traceback_written_with_a_prefix_per_line_is_one_record() {
+        let head = "2018-09-13 19:43:56.829 8665 ERROR nova.compute.manager";
+        let body = format!(
+            "{head} [req-d6d1 5050 e20e - 43b6 43b6] [instance: 347a] Instance failed to spawn: NovaException: Unsupported VIF type\n\
+             {head} [instance: 347a] Traceback (most recent call last):\n\
+             {head} [instance: 347a]   File \"/usr/lib/python2.7/site-packages/nova/network/os_vif_util.py\", line 486, in nova_to_osvif_vif\n\
+             {head} [instance: 347a]     {{'type': vif['type'], 'func': funcname}})\n\
+             {head} [instance: 347a] NovaException: Unsupported VIF type unbound\n\
+             {head} [req-aaaa - - - - -] Another failure\n\
+             2018-09-13 19:43:56.829 8665 ERROR nova.virt.libvirt.driver [instance: 347a] Traceback (most recent call last):\n\
+             2018-09-13 19:43:56.900 8665 INFO nova.compute.manager [req-bbbb - - - - -] Took 1.0 seconds\n"
+        );
+        let reader = FileReader::from_bytes(
+            "nova-compute.log",
+            body.into_bytes(),
+            ReaderOptions::new("nova"),
+        );
+        let recs: Vec<LogRecord> = reader
+            .map(Result::unwrap)
+            .filter_map(|i| match i {
+                Item::Record(r) => Some(r),
+                Item::Rejected(_) => None,
+            })
+            .collect();
+        let messages: Vec<&str> = recs.iter().map(|r| r.message.as_str()).collect();
+        assert_eq!(recs.len(), 4, "{messages:#?}");
+        assert!(
+            recs[0].message.ends_with(
+                "Unsupported VIF type\nTraceback (most recent call last):\n  File \"/usr/lib/python2.7/site-packages/nova/network/os_vif_util.py\", line 486, in nova_to_osvif_vif\n    {'type': vif['type'], 'func': funcname})\nNovaException: Unsupported VIF type unbound"
+            ),
+            "{messages:#?}"
+        );
+        assert_eq!(
+            rootline_core::frames::stack_frame_modules(&recs[0].message),
+            ["nova.network.os_vif_util"]
+        );
+        assert!(recs[1].message.ends_with("Another failure"));
+        assert_eq!(recs[2].module.as_deref(), Some("nova.virt.libvirt.driver"));
+        assert_eq!(recs[3].level, rootline_core::Level::Info);
     }
 
     #[test]
