@@ -101,6 +101,9 @@ pub struct ServiceGraph {
     /// Entity (instance, pod, service, datastore) → the host it runs on, from a [`Topology`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hosts: BTreeMap<String, String>,
+    /// Entities that only observe, from a [`Topology`]'s `probes`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub probes: BTreeSet<String>,
 }
 
 impl ServiceGraph {
@@ -134,6 +137,7 @@ impl ServiceGraph {
                 .entry(entity.clone())
                 .or_insert_with(|| host.clone());
         }
+        self.probes.extend(other.probes.iter().cloned());
     }
 
     /// Adds a topology's calls (one call each: a declared edge, not an observed count) and its
@@ -147,7 +151,14 @@ impl ServiceGraph {
         }
         g.members = topology.services.clone();
         g.hosts = topology.hosts.clone();
+        g.probes = topology.probes.clone();
         self.merge(&g);
+    }
+
+    /// Whether `entity` (or the service it belongs to) only observes: a synthetic check, a load
+    /// generator, a test harness. Its failures are its callees' symptoms.
+    pub fn is_probe(&self, entity: &str) -> bool {
+        self.probes.contains(entity) || self.probes.contains(self.service_of(entity))
     }
 
     /// The service `entity` belongs to: its membership when known, else the entity itself (a
@@ -163,7 +174,10 @@ impl ServiceGraph {
 
     /// Whether the graph knows anything: edges or memberships.
     pub fn is_empty(&self) -> bool {
-        self.edges.is_empty() && self.members.is_empty() && self.hosts.is_empty()
+        self.edges.is_empty()
+            && self.members.is_empty()
+            && self.hosts.is_empty()
+            && self.probes.is_empty()
     }
 
     pub fn callees<'a>(&'a self, caller: &str) -> impl Iterator<Item = &'a String> + 'a {
@@ -198,7 +212,9 @@ impl ServiceGraph {
 ///
 /// `calls` are caller → callee edges between services (a datastore or cache a service uses is a
 /// callee too); `services` maps an instance, pod or process to its service; `hosts` maps an
-/// instance, pod or service to the host (node, VM) it runs on.
+/// instance, pod or service to the host (node, VM) it runs on. `probes` are entities that only
+/// observe (a synthetic check, a load generator, a test harness): they rank after every entity
+/// they could be reporting on, and never decide the outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
     #[serde(default)]
@@ -207,6 +223,8 @@ pub struct Topology {
     pub services: BTreeMap<String, String>,
     #[serde(default)]
     pub hosts: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub probes: BTreeSet<String>,
 }
 
 impl Topology {
@@ -218,7 +236,10 @@ impl Topology {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.services.is_empty() && self.hosts.is_empty()
+        self.calls.is_empty()
+            && self.services.is_empty()
+            && self.hosts.is_empty()
+            && self.probes.is_empty()
     }
 }
 

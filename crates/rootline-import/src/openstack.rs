@@ -23,7 +23,8 @@
 //! range as a second baseline window. Control tests (no failure) have no symptom: their window
 //! is the second half of the test.
 //! Ground truth goes to `truth.json` only; ids and titles are neutral. `topology.json` declares
-//! the harness: the workload is a client of every service (nothing between the services).
+//! the harness: the workload is a probe and a client of every service (nothing between the
+//! services).
 //! An oslo.log traceback, written one prefixed record per line, is joined back onto its header.
 
 use std::fs::File;
@@ -566,11 +567,12 @@ fn ns_to_dt(ns: i64) -> DateTime<Utc> {
     Utc.timestamp_nanos(ns)
 }
 
-/// What the test harness is: the workload is a client of every service's API, so its failed
-/// calls and assertions are its callees' symptoms. Nothing is declared between the services:
-/// which of them calls which is what the engine must find out.
+/// What the test harness is: the workload is a client of every service's API and only observes
+/// (a probe), so its failed calls and assertions are its callees' symptoms. Nothing is declared
+/// between the services: which of them calls which is what the engine must find out.
 fn workload_topology() -> serde_json::Value {
     let mut topology = rootline_core::observation::Topology::default();
+    topology.probes.insert(WORKLOAD_SERVICE.to_string());
     for service in SERVICE_DIRS {
         topology.add_call(WORKLOAD_SERVICE, service);
     }

@@ -117,6 +117,7 @@ fn openstack_failure_case() {
         ["cinder", "glance", "heat", "keystone", "neutron", "nova"]
     );
     assert_eq!(graph.callees("nova").count(), 0);
+    assert!(graph.is_probe("workload") && !graph.is_probe("nova"));
 
     let records = json_lines(&bundle.join("logs"));
     // Every line of the service logs and the workload output is kept, continuations joined.

@@ -98,8 +98,25 @@ pub fn rank(
             .then_with(|| onset(a).cmp(&onset(b)))
             .then_with(|| a.entity.cmp(&b.entity))
     });
-    let total: f64 = candidates.iter().map(|c| c.score).sum();
+    // Probes (a synthetic check, a load generator, a test harness) only report on what they
+    // call: they rank after every other candidate with a change and decide nothing.
+    let (mut candidates, mut probes): (Vec<Candidate>, Vec<Candidate>) = candidates
+        .into_iter()
+        .partition(|c| !context.graph.is_some_and(|g| g.is_probe(&c.entity)));
+    for p in &mut probes {
+        p.why.push_str(
+            "; it only observes (a declared probe or client), so its failures are the symptoms of what it calls",
+        );
+    }
+    let total: f64 = candidates.iter().chain(&probes).map(|c| c.score).sum();
     let (outcome, outcome_reason) = match candidates.as_slice() {
+        [] if !probes.is_empty() && total >= config.min_incident_score => (
+            Outcome::InsufficientEvidence,
+            format!(
+                "only {} sees failures (it is a probe); nothing it calls shows a change",
+                probes[0].entity
+            ),
+        ),
         [] => (
             Outcome::NoIncidentDetected,
             "nothing differs significantly from the baseline".to_string(),
@@ -135,6 +152,7 @@ pub fn rank(
             .total_cmp(&a.score)
             .then_with(|| a.entity.cmp(&b.entity))
     });
+    candidates.extend(probes);
     candidates.extend(background);
     Ranking {
         evidence: findings.into_iter().map(|f| f.evidence).collect(),

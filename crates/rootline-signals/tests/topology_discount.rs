@@ -164,3 +164,64 @@ fn a_callee_explained_by_its_own_callee_explains_less() {
     let food = ranking.iter().find(|r| r.0 == "food").unwrap().1;
     assert!(food < 5.375, "{ranking:?}");
 }
+
+/// A declared probe (here a test harness that calls everything) ranks after every entity with a
+/// change, however loud, and never decides the outcome; alone, it is not a cause.
+#[test]
+fn a_probe_ranks_after_what_it_calls_and_decides_nothing() {
+    let g = topology(r#"{"calls": {"harness": ["api", "db"]}, "probes": ["harness"]}"#);
+    let context = RankContext {
+        window_records: 100,
+        baseline_records: 100,
+        graph: Some(&g),
+    };
+    let r = rank(
+        vec![
+            finding("harness", 9.0),
+            finding("db", 2.0),
+            finding("api", 0.5),
+        ],
+        &context,
+        &LogSignalConfig::default(),
+    );
+    let names: Vec<&str> = r.candidates.iter().map(|c| c.entity.as_str()).collect();
+    assert_eq!(names, ["db", "api", "harness"]);
+    assert!(
+        r.candidates[2].why.contains("only observes"),
+        "{}",
+        r.candidates[2].why
+    );
+    // db and api are not linked, so db (2.0) is decisive over api (0.5).
+    assert_eq!(
+        r.outcome,
+        rootline_core::Outcome::ProbableCause,
+        "{}",
+        r.outcome_reason
+    );
+
+    let alone = rank(
+        vec![finding("harness", 9.0)],
+        &context,
+        &LogSignalConfig::default(),
+    );
+    assert_eq!(alone.candidates.len(), 1);
+    assert_eq!(alone.outcome, rootline_core::Outcome::InsufficientEvidence);
+    assert!(
+        alone.outcome_reason.contains("probe"),
+        "{}",
+        alone.outcome_reason
+    );
+
+    // Without the declaration the harness is just the loudest candidate.
+    let plain = topology(r#"{"calls": {"harness": ["api", "db"]}}"#);
+    let context = RankContext {
+        graph: Some(&plain),
+        ..context
+    };
+    let r = rank(
+        vec![finding("harness", 9.0), finding("db", 2.0)],
+        &context,
+        &LogSignalConfig::default(),
+    );
+    assert_eq!(r.candidates[0].entity, "harness");
+}
