@@ -382,9 +382,10 @@ pub fn log_findings(
             },
         }, *t));
     }
-    // Requests that stopped arriving at a service that logs no problem of its own: its callers
-    // stopping explains them as well as it being down (a guest that never booted fetches no
-    // metadata), so they count half.
+    // Messages that stopped at a service that logs no problem of its own, where nothing shows
+    // that requests still reach it (an access-log line, or no trace ids): its callers stopping
+    // explains the silence as well as its own fault (a guest that never booted fetches no
+    // metadata), so they count half. Traced messages of a path cut short keep their weight.
     for (finding, inbound) in request_paths(stopped, true) {
         scored.push(
             if inbound
@@ -500,8 +501,9 @@ fn one_per_request_path(findings: Vec<(Finding, &TemplateStat)>, by_seconds: boo
         .collect()
 }
 
-/// [`one_per_request_path`], with whether one of each path's messages logs an inbound request
-/// ([`logs_inbound_request`]).
+/// [`one_per_request_path`], with whether one of each path's messages may have stopped only
+/// because requests stopped coming: an inbound request line ([`logs_inbound_request`]), or a
+/// message without trace ids.
 fn request_paths(
     mut findings: Vec<(Finding, &TemplateStat)>,
     by_seconds: bool,
@@ -514,7 +516,9 @@ fn request_paths(
     // (finding, its stat, messages that went with it, whether one of them logs an inbound request)
     let mut paths: Vec<(Finding, &TemplateStat, usize, bool)> = Vec::new();
     for (finding, stat) in findings {
-        let inbound = logs_inbound_request(&stat.sample);
+        // Whether its silence may only mean that requests stopped coming: an access-log line, or
+        // a message with no trace ids to show the requests still arrive.
+        let inbound = logs_inbound_request(&stat.sample) || stat.traces.is_empty();
         let same_path = paths.iter_mut().find(|(_, lead, _, _)| {
             let shared = if by_seconds && lead.traces.is_empty() && stat.traces.is_empty() {
                 shared_requests(&lead.seconds, &stat.seconds)
@@ -550,14 +554,15 @@ fn request_paths(
         .collect()
 }
 
-/// What requests that stopped arriving count against a service that logs no problem of its own.
+/// What messages that may have stopped only because requests stopped coming count against a
+/// service that logs no problem of its own.
 const QUIET_SHARE: f64 = 0.5;
 
 fn quiet_without_problems(mut finding: Finding) -> Finding {
     finding.contribution *= QUIET_SHARE;
     finding.evidence.strength = strength(finding.contribution);
     finding.evidence.summary.push_str(
-        "; requests stopped arriving and it logs no problem of its own, which its callers' failure explains as well, so it counts half",
+        "; it logs no problem of its own and nothing shows that requests still reach it, so its callers' failure explains the silence as well: it counts half",
     );
     finding
 }
@@ -1427,6 +1432,50 @@ mod tests {
             "10.0.0.1 \"POST /v2/servers HTTP/1.1\" 202"
         ));
         assert!(!logs_inbound_request("GET route by ids failed"));
+    }
+
+    /// Without an access line or trace ids nothing shows that requests still arrive, so an
+    /// untraced message that stopped at a service with no problem of its own counts half too; a
+    /// traced one (its requests known) keeps its weight.
+    #[test]
+    fn only_traced_silence_keeps_its_weight_without_a_problem() {
+        let stopped_weight = |traced: bool| -> (f64, String) {
+            let mut base = steady(200, 0);
+            for i in 0..40u64 {
+                let mut r = rec(
+                    10_000 + i,
+                    i as i64 * 5 * SECOND,
+                    "route",
+                    Level::Info,
+                    &format!("[getRouteByIds][Get Route By Ids Success] route {i}"),
+                );
+                if traced {
+                    r.trace_id = Some(format!("trace-{i}"));
+                }
+                base.push(r);
+            }
+            let win = steady(200, 1_000 * SECOND);
+            let f = log_findings(
+                &aggregate(&win, 3),
+                &aggregate(&base, 3),
+                &LogSignalConfig::default(),
+            )
+            .into_iter()
+            .find(|f| f.evidence.id.starts_with("sig-vanished"))
+            .expect("the message stopped");
+            (f.contribution, f.evidence.summary)
+        };
+        let (traced, traced_summary) = stopped_weight(true);
+        let (untraced, untraced_summary) = stopped_weight(false);
+        assert!(!traced_summary.contains("counts half"), "{traced_summary}");
+        assert!(
+            untraced_summary.contains("counts half"),
+            "{untraced_summary}"
+        );
+        assert!(
+            (traced / untraced - 2.0).abs() < 1e-9,
+            "{traced} {untraced}"
+        );
     }
 
     /// A success message that stops while its failure sibling appears is a different branch
