@@ -4,6 +4,17 @@
 //! by another (a dispatcher, a task runner). The innermost frame of the service's own code in
 //! the trace is then the best pointer to where the fault is, better than the logger.
 
+/// The line that opens a Python traceback.
+pub const PYTHON_TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
+
+/// A line of a multi-line oslo.log message without the `[instance: <uuid>] ` tag oslo.log
+/// repeats on every line of it.
+pub fn without_oslo_instance_tag(line: &str) -> &str {
+    line.strip_prefix("[instance: ")
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(line, |(_, rest)| rest)
+}
+
 /// Code modules of the stack frames in `message`, innermost first, each once.
 ///
 /// Python (`File "/…/site-packages/nova/compute/manager.py", line 3, in f`) frames become dotted

@@ -35,6 +35,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
+use rootline_core::frames::{PYTHON_TRACEBACK_HEADER, without_oslo_instance_tag};
 use rootline_core::{Incident, TimeWindow};
 use serde::Deserialize;
 use serde_json::json;
@@ -346,7 +347,8 @@ fn push_line(records: &mut Vec<Line>, line: &str, summary: &mut ImportSummary) {
             Some(prev) if continues_traceback(prev, &rec) => {
                 if prev.message.len() < MAX_MESSAGE_BYTES {
                     prev.message.push('\n');
-                    prev.message.push_str(without_instance_tag(&rec.message));
+                    prev.message
+                        .push_str(without_oslo_instance_tag(&rec.message));
                 }
             }
             _ => records.push(rec),
@@ -376,18 +378,8 @@ fn continues_traceback(prev: &Line, line: &Line) -> bool {
     // A new call carries its request context; the traceback lines never do.
     same_call
         && !line.message.starts_with("[req-")
-        && (without_instance_tag(&line.message).starts_with(TRACEBACK_HEADER)
-            || prev.message.contains(TRACEBACK_HEADER))
-}
-
-const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
-
-/// A traceback line without the `[instance: <uuid>] ` tag oslo.log repeats on every line.
-fn without_instance_tag(message: &str) -> &str {
-    message
-        .strip_prefix("[instance: ")
-        .and_then(|rest| rest.split_once("] "))
-        .map_or(message, |(_, line)| line)
+        && (without_oslo_instance_tag(&line.message).starts_with(PYTHON_TRACEBACK_HEADER)
+            || prev.message.contains(PYTHON_TRACEBACK_HEADER))
 }
 
 fn write_records(

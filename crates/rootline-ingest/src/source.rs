@@ -12,6 +12,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+use rootline_core::frames::{PYTHON_TRACEBACK_HEADER, without_oslo_instance_tag};
 use rootline_core::{LogRecord, Provenance};
 
 use crate::MAX_LINE_BYTES;
@@ -587,18 +588,13 @@ fn prefixed_traceback_line<'a>(prev: &LogRecord, p: &'a ParsedLine) -> Option<&'
     let at = p.message.find(logger)?;
     let body = &p.message[at + logger.len()..];
     let body = body.strip_prefix(' ').unwrap_or(body);
-    let body = body
-        .strip_prefix("[instance: ")
-        .and_then(|rest| rest.split_once("] "))
-        .map_or(body, |(_, line)| line);
+    let body = without_oslo_instance_tag(body);
     if body.starts_with("[req-") {
         return None;
     }
-    let opens = body.starts_with(TRACEBACK_HEADER);
-    (opens || prev.message.contains(TRACEBACK_HEADER)).then_some(body)
+    let opens = body.starts_with(PYTHON_TRACEBACK_HEADER);
+    (opens || prev.message.contains(PYTHON_TRACEBACK_HEADER)).then_some(body)
 }
-
-const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 
 fn floor_char_boundary(s: &str, at: usize) -> usize {
     if at >= s.len() {

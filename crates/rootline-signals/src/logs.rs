@@ -386,9 +386,9 @@ pub fn log_findings(
     // that requests still reach it (an access-log line, or no trace ids): its callers stopping
     // explains the silence as well as its own fault (a guest that never booted fetches no
     // metadata), so they count half. Traced messages of a path cut short keep their weight.
-    for (finding, inbound) in request_paths(stopped, true) {
+    for (finding, maybe_upstream) in request_paths(stopped, true) {
         scored.push(
-            if inbound
+            if maybe_upstream
                 && !unusual_problems
                     .iter()
                     .any(|p| p.service == finding.evidence.entity)
@@ -513,12 +513,13 @@ fn request_paths(
             .total_cmp(&a.0.contribution)
             .then_with(|| a.0.evidence.id.cmp(&b.0.evidence.id))
     });
-    // (finding, its stat, messages that went with it, whether one of them logs an inbound request)
+    // (finding, its stat, messages that went with it, whether the silence of one of them may
+    // only mean that requests stopped coming)
     let mut paths: Vec<(Finding, &TemplateStat, usize, bool)> = Vec::new();
     for (finding, stat) in findings {
         // Whether its silence may only mean that requests stopped coming: an access-log line, or
         // a message with no trace ids to show the requests still arrive.
-        let inbound = logs_inbound_request(&stat.sample) || stat.traces.is_empty();
+        let maybe_upstream = logs_inbound_request(&stat.sample) || stat.traces.is_empty();
         let same_path = paths.iter_mut().find(|(_, lead, _, _)| {
             let shared = if by_seconds && lead.traces.is_empty() && stat.traces.is_empty() {
                 shared_requests(&lead.seconds, &stat.seconds)
@@ -529,16 +530,16 @@ fn request_paths(
                 && shared.is_some_and(|share| share >= PAIR_SHARED_REQUESTS)
         });
         match same_path {
-            Some((_, _, with, any_inbound)) => {
+            Some((_, _, with, any_upstream)) => {
                 *with += 1;
-                *any_inbound |= inbound;
+                *any_upstream |= maybe_upstream;
             }
-            None => paths.push((finding, stat, 0, inbound)),
+            None => paths.push((finding, stat, 0, maybe_upstream)),
         }
     }
     paths
         .into_iter()
-        .map(|(mut finding, lead, with, inbound)| {
+        .map(|(mut finding, lead, with, maybe_upstream)| {
             if with > 0 {
                 let unit = if lead.traces.is_empty() {
                     "seconds"
@@ -549,7 +550,7 @@ fn request_paths(
                     " (with {with} more message(s) written in the same {unit})"
                 ));
             }
-            (finding, inbound)
+            (finding, maybe_upstream)
         })
         .collect()
 }
