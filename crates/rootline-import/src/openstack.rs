@@ -370,10 +370,12 @@ fn push_line(records: &mut Vec<Line>, line: &str, summary: &mut ImportSummary) {
 /// share the header's timestamp, process, level and logger; from the `Traceback` line on they
 /// are joined onto the header, which makes one event with a whole stack trace again.
 fn continues_traceback(prev: &Line, line: &Line) -> bool {
+    // oslo.log's exception prefix says ERROR whatever the level of the record that carries the
+    // traceback (`LOG.warning(…, exc_info=True)`).
     let same_call = prev.pid.is_some()
         && prev.pid == line.pid
         && prev.local_ns == line.local_ns
-        && prev.level == line.level
+        && (prev.level == line.level || line.level == "ERROR")
         && prev.logger == line.logger;
     // A new call carries its request context; the traceback lines never do.
     same_call
@@ -614,6 +616,10 @@ mod tests {
             "2018-09-13 19:43:56.830 8665 ERROR nova.compute.manager [instance: x] Traceback (most recent call last):".to_string(),
             // Another process at the same instant is never joined.
             "2018-09-13 19:43:56.830 8666 ERROR nova.compute.manager   File \"a.py\", line 1, in f".to_string(),
+            // A warning that carries a traceback: oslo writes the traceback lines as ERROR.
+            "2018-09-13 19:43:57.000 8665 WARNING cinder.volume.manager [req-cccc - - - - -] Task failed".to_string(),
+            "2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager Traceback (most recent call last):".to_string(),
+            "2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager ValueError: x".to_string(),
         ];
         let mut records = Vec::new();
         let mut summary = ImportSummary::default();
@@ -622,7 +628,7 @@ mod tests {
         }
         assert_eq!(
             records.len(),
-            4,
+            5,
             "{:?}",
             records.iter().map(|r| &r.message).collect::<Vec<_>>()
         );
@@ -643,6 +649,11 @@ mod tests {
         );
         assert_eq!(records[1].message, "[req-aaaa - - - - -] Another failure");
         assert_eq!(records[3].pid, Some(8666));
+        assert_eq!(records[4].level, "WARNING");
+        assert_eq!(
+            records[4].message,
+            "[req-cccc - - - - -] Task failed\nTraceback (most recent call last):\nValueError: x"
+        );
     }
 
     fn case(id: &str, epoch: i64, failed: bool) -> (usize, Case) {

@@ -577,8 +577,10 @@ impl FileReader {
 /// that carries a request context (`[req-…]`) is a new call, never a continuation.
 fn prefixed_traceback_line<'a>(prev: &LogRecord, p: &'a ParsedLine) -> Option<&'a str> {
     let logger = p.module.as_deref()?;
+    // oslo.log's exception prefix says ERROR whatever the level of the record that carries the
+    // traceback (`LOG.warning(…, exc_info=True)`).
     if prev.ts_ns != p.ts_ns
-        || prev.level != p.level
+        || (prev.level != p.level && p.level != rootline_core::Level::Error)
         || prev.module.as_deref() != Some(logger)
         || prev.service != p.service
         || prev.host != p.host
@@ -878,7 +880,10 @@ mod tests {
              {head} [instance: 347a] NovaException: Unsupported VIF type unbound\n\
              {head} [req-aaaa - - - - -] Another failure\n\
              2018-09-13 19:43:56.829 8665 ERROR nova.virt.libvirt.driver [instance: 347a] Traceback (most recent call last):\n\
-             2018-09-13 19:43:56.900 8665 INFO nova.compute.manager [req-bbbb - - - - -] Took 1.0 seconds\n"
+             2018-09-13 19:43:56.900 8665 INFO nova.compute.manager [req-bbbb - - - - -] Took 1.0 seconds\n\
+             2018-09-13 19:43:57.000 8665 WARNING cinder.volume.manager [req-cccc - - - - -] Task failed\n\
+             2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager Traceback (most recent call last):\n\
+             2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager ValueError: x\n"
         );
         let reader = FileReader::from_bytes(
             "nova-compute.log",
@@ -893,7 +898,7 @@ mod tests {
             })
             .collect();
         let messages: Vec<&str> = recs.iter().map(|r| r.message.as_str()).collect();
-        assert_eq!(recs.len(), 4, "{messages:#?}");
+        assert_eq!(recs.len(), 5, "{messages:#?}");
         assert!(
             recs[0].message.ends_with(
                 "Unsupported VIF type\nTraceback (most recent call last):\n  File \"/usr/lib/python2.7/site-packages/nova/network/os_vif_util.py\", line 486, in nova_to_osvif_vif\n    {'type': vif['type'], 'func': funcname})\nNovaException: Unsupported VIF type unbound"
@@ -907,6 +912,14 @@ mod tests {
         assert!(recs[1].message.ends_with("Another failure"));
         assert_eq!(recs[2].module.as_deref(), Some("nova.virt.libvirt.driver"));
         assert_eq!(recs[3].level, rootline_core::Level::Info);
+        // A warning that carries a traceback: oslo writes the traceback lines as ERROR.
+        assert_eq!(recs[4].level, rootline_core::Level::Warn);
+        assert!(
+            recs[4]
+                .message
+                .ends_with("Task failed\nTraceback (most recent call last):\nValueError: x"),
+            "{messages:#?}"
+        );
     }
 
     #[test]
