@@ -1112,6 +1112,18 @@ mod tests {
 
     const SECOND: i64 = 1_000_000_000;
 
+    /// The findings about messages that stopped, for a window against a baseline.
+    fn stopped_findings(win: &[LogRecord], base: &[LogRecord]) -> Vec<Finding> {
+        log_findings(
+            &aggregate(win, 3),
+            &aggregate(base, 3),
+            &LogSignalConfig::default(),
+        )
+        .into_iter()
+        .filter(|f| f.evidence.id.starts_with("sig-vanished"))
+        .collect()
+    }
+
     fn rec(i: u64, ts: i64, service: &str, level: Level, message: &str) -> LogRecord {
         LogRecord {
             evidence_id: format!("log-{service}-{i}"),
@@ -1250,16 +1262,15 @@ mod tests {
                 &format!("GET /health/{i} 200"),
             ));
         }
-        let base = aggregate(&base, 3);
         assert!(
-            base.iter()
+            aggregate(&base, 3)
+                .iter()
                 .any(|t| t.service == "orders" && t.count == 2_000),
             "the dump is one message"
         );
-        let findings = log_findings(&aggregate(&win, 3), &base, &LogSignalConfig::default());
+        let findings = stopped_findings(&win, &base);
         let stopped: Vec<&str> = findings
             .iter()
-            .filter(|f| f.evidence.id.starts_with("sig-vanished"))
             .map(|f| f.evidence.entity.as_str())
             .collect();
         assert_eq!(stopped, ["db"], "{findings:#?}");
@@ -1293,17 +1304,8 @@ mod tests {
                 )
             })
             .collect();
-        let findings = log_findings(
-            &aggregate(&reworded, 3),
-            &aggregate(&base, 3),
-            &LogSignalConfig::default(),
-        );
-        assert!(
-            !findings
-                .iter()
-                .any(|f| f.evidence.id.starts_with("sig-vanished")),
-            "{findings:#?}"
-        );
+        let findings = stopped_findings(&reworded, &base);
+        assert!(findings.is_empty(), "{findings:#?}");
         // Gone without a replacement, it has stopped.
         let other: Vec<LogRecord> = (0..60u64)
             .map(|i| {
@@ -1316,17 +1318,8 @@ mod tests {
                 )
             })
             .collect();
-        let findings = log_findings(
-            &aggregate(&other, 3),
-            &aggregate(&base, 3),
-            &LogSignalConfig::default(),
-        );
-        assert!(
-            findings
-                .iter()
-                .any(|f| f.evidence.id.starts_with("sig-vanished")),
-            "{findings:#?}"
-        );
+        let findings = stopped_findings(&other, &base);
+        assert!(!findings.is_empty(), "{findings:#?}");
     }
 
     /// Untraced messages that were always written in the same seconds and all stopped are one
@@ -1361,16 +1354,7 @@ mod tests {
                 &format!("lease renewed {i}"),
             ));
         }
-        let win = steady(200, 1_000 * SECOND);
-        let findings = log_findings(
-            &aggregate(&win, 3),
-            &aggregate(&base, 3),
-            &LogSignalConfig::default(),
-        );
-        let stopped: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| f.evidence.id.starts_with("sig-vanished"))
-            .collect();
+        let stopped = stopped_findings(&steady(200, 1_000 * SECOND), &base);
         assert_eq!(stopped.len(), 2, "{stopped:#?}");
         assert!(
             stopped.iter().any(|f| f
@@ -1411,17 +1395,10 @@ mod tests {
             Level::Error,
             "Unhandled error in sync: KeyError 'port'",
         ));
-        let stopped = |win: &[LogRecord]| -> Vec<Finding> {
-            log_findings(
-                &aggregate(win, 3),
-                &aggregate(&base, 3),
-                &LogSignalConfig::default(),
-            )
-            .into_iter()
-            .filter(|f| f.evidence.id.starts_with("sig-vanished"))
-            .collect()
-        };
-        let (q, f) = (stopped(&quiet), stopped(&failing));
+        let (q, f) = (
+            stopped_findings(&quiet, &base),
+            stopped_findings(&failing, &base),
+        );
         assert_eq!((q.len(), f.len()), (1, 1), "{q:#?} {f:#?}");
         assert!(q[0].evidence.summary.contains("counts half"), "{q:#?}");
         assert!(!f[0].evidence.summary.contains("counts half"), "{f:#?}");
@@ -1455,15 +1432,10 @@ mod tests {
                 }
                 base.push(r);
             }
-            let win = steady(200, 1_000 * SECOND);
-            let f = log_findings(
-                &aggregate(&win, 3),
-                &aggregate(&base, 3),
-                &LogSignalConfig::default(),
-            )
-            .into_iter()
-            .find(|f| f.evidence.id.starts_with("sig-vanished"))
-            .expect("the message stopped");
+            let f = stopped_findings(&steady(200, 1_000 * SECOND), &base)
+                .into_iter()
+                .next()
+                .expect("the message stopped");
             (f.contribution, f.evidence.summary)
         };
         let (traced, traced_summary) = stopped_weight(true);

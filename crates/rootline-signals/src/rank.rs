@@ -91,7 +91,11 @@ pub fn rank(
     }
     // Equal scores (one alert each, on alert-only data) are ordered by who showed the change
     // first: effects follow their cause.
-    let onset = |c: &Candidate| first_change_ns(by_entity.get(c.entity.as_str()));
+    let onsets: BTreeMap<&str, i64> = by_entity
+        .iter()
+        .map(|(entity, items)| (*entity, first_change_ns(items)))
+        .collect();
+    let onset = |c: &Candidate| onsets.get(c.entity.as_str()).copied().unwrap_or(i64::MAX);
     candidates.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -162,12 +166,11 @@ pub fn rank(
     }
 }
 
-/// When an entity's first change in the window was seen. Messages that stopped carry the time
-/// they were last seen writing in the baseline, so they are left out.
-fn first_change_ns(items: Option<&Vec<&Finding>>) -> i64 {
+/// When an entity's first change in the window was seen. Messages that stopped carry a time
+/// from the baseline (when they were first written there), so they are left out.
+fn first_change_ns(items: &[&Finding]) -> i64 {
     items
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|f| !f.evidence.id.starts_with("sig-vanished"))
         .map(|f| f.evidence.first_seen_ns)
         .min()
