@@ -15,6 +15,24 @@ pub fn without_oslo_instance_tag(line: &str) -> &str {
         .map_or(line, |(_, rest)| rest)
 }
 
+/// Makes room in a record's message for the traceback that is about to be joined onto it.
+/// The traceback says where the code failed; the text before it can be a long state dump
+/// (taskflow lists every predecessor task with its arguments). When that text already fills
+/// more than half of `max_bytes`, it is cut to half, so that the frames still fit and the
+/// lines after them are recognised as part of the traceback.
+pub fn make_room_for_traceback(message: &mut String, max_bytes: usize) {
+    let half = max_bytes / 2;
+    if message.len() <= half {
+        return;
+    }
+    let mut at = half;
+    while !message.is_char_boundary(at) {
+        at -= 1;
+    }
+    message.truncate(at);
+    message.push_str(" …[cut]");
+}
+
 /// Code modules of the stack frames in `message`, innermost first, each once.
 ///
 /// Python (`File "/…/site-packages/nova/compute/manager.py", line 3, in f`) frames become dotted
@@ -91,6 +109,18 @@ fn java_frame(line: &str) -> Option<String> {
     let (class, _) = method.rsplit_once('.')?;
     let class = class.split('$').next().unwrap_or(class);
     (!class.is_empty()).then(|| class.to_string())
+}
+
+/// Whether a module is plumbing by its name: an RPC client stub or serializer (`cinder.rpc`,
+/// `nova.compute.rpcapi`) or a grab-bag of helpers (`cinder.utils`, `StringUtils`). They pass on
+/// what their caller handed them, so an exception raised in them (a bad argument serialized, a
+/// command run with a wrong parameter) usually points at the caller, the next frame out.
+pub fn is_plumbing_module(module: &str) -> bool {
+    let last = module.rsplit('.').next().unwrap_or(module);
+    matches!(last, "rpc" | "rpcapi" | "utils" | "util" | "helpers")
+        || ["Utils", "Util", "Helper", "Helpers"]
+            .iter()
+            .any(|suffix| last.len() > suffix.len() && last.ends_with(suffix))
 }
 
 /// The package a module belongs to: its first dotted segment, or the first two for reverse-DNS
@@ -182,5 +212,37 @@ ProcessExecutionError: Unexpected error";
         assert_eq!(module_root("com.example.orders.Api"), "com.example");
         assert_eq!(module_root("nova"), "nova");
         assert_eq!(own_code_root([]), None);
+    }
+
+    #[test]
+    fn room_for_a_traceback_is_made_by_cutting_the_text_before_it() {
+        let mut short = "Task failed".to_string();
+        make_room_for_traceback(&mut short, 100);
+        assert_eq!(short, "Task failed");
+        // Multi-byte characters around the cut stay whole.
+        let mut long = "é".repeat(80);
+        make_room_for_traceback(&mut long, 100);
+        assert!(long.len() <= 50 + " …[cut]".len(), "{}", long.len());
+        assert!(long.ends_with("é …[cut]"), "{long}");
+    }
+
+    #[test]
+    fn plumbing_modules_are_known_by_their_names() {
+        for m in [
+            "cinder.rpc",
+            "nova.compute.rpcapi",
+            "cinder.utils",
+            "com.example.StringUtils",
+        ] {
+            assert!(is_plumbing_module(m), "{m}");
+        }
+        for m in [
+            "cinder.image.image_utils",
+            "nova.compute.manager",
+            "Utils",
+            "com.example.Api",
+        ] {
+            assert!(!is_plumbing_module(m), "{m}");
+        }
     }
 }

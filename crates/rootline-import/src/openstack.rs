@@ -35,7 +35,9 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use rootline_core::frames::{PYTHON_TRACEBACK_HEADER, without_oslo_instance_tag};
+use rootline_core::frames::{
+    PYTHON_TRACEBACK_HEADER, make_room_for_traceback, without_oslo_instance_tag,
+};
 use rootline_core::{Incident, TimeWindow};
 use serde::Deserialize;
 use serde_json::json;
@@ -345,10 +347,13 @@ fn push_line(records: &mut Vec<Line>, line: &str, summary: &mut ImportSummary) {
     match parse_line(line) {
         Some(rec) => match records.last_mut() {
             Some(prev) if continues_traceback(prev, &rec) => {
+                let line = without_oslo_instance_tag(&rec.message);
+                if line.starts_with(PYTHON_TRACEBACK_HEADER) {
+                    make_room_for_traceback(&mut prev.message, MAX_MESSAGE_BYTES);
+                }
                 if prev.message.len() < MAX_MESSAGE_BYTES {
                     prev.message.push('\n');
-                    prev.message
-                        .push_str(without_oslo_instance_tag(&rec.message));
+                    prev.message.push_str(line);
                 }
             }
             _ => records.push(rec),
@@ -653,6 +658,69 @@ mod tests {
         assert_eq!(
             records[4].message,
             "[req-cccc - - - - -] Task failed\nTraceback (most recent call last):\nValueError: x"
+        );
+    }
+
+    #[test]
+    fn a_traceback_after_a_long_state_dump_is_still_joined() {
+        // taskflow logs a failed task with every predecessor's arguments (tens of KB) before
+        // oslo writes the traceback: the frames must still reach the record, and none of the
+        // traceback's lines may become records of their own.
+        let head = "2018-09-28 23:07:53.730 29147";
+        let mut lines = vec![format!(
+            "{head} WARNING cinder.volume.manager [req-240d - - - - -] Task 'create' transitioned into state 'FAILURE'"
+        )];
+        for i in 0..40 {
+            lines.push(format!(
+                "  |__Atom 'task{i}' {}",
+                "{'requires': ...}".repeat(20)
+            ));
+        }
+        let frame = |module: &str| {
+            format!(
+                r#"{head} ERROR cinder.volume.manager   File "/usr/lib/python2.7/site-packages/{module}.py", line 1, in f"#
+            )
+        };
+        lines.push(format!(
+            "{head} ERROR cinder.volume.manager Traceback (most recent call last):"
+        ));
+        for _ in 0..3 {
+            lines.push(frame("taskflow/engines/action_engine/executor"));
+            lines.push(format!(
+                "{head} ERROR cinder.volume.manager     result = task.execute()"
+            ));
+        }
+        lines.push(frame("cinder/volume/flows/manager/create_volume"));
+        lines.push(format!(
+            "{head} ERROR cinder.volume.manager ImageCopyFailure: Failed to copy image to volume"
+        ));
+        let mut records = Vec::new();
+        let mut summary = ImportSummary::default();
+        for l in &lines {
+            push_line(&mut records, l, &mut summary);
+        }
+        assert_eq!(
+            records.len(),
+            1,
+            "{:?}",
+            records.iter().map(|r| r.message.len()).collect::<Vec<_>>()
+        );
+        let message = &records[0].message;
+        assert!(
+            message.len() <= MAX_MESSAGE_BYTES + 1024,
+            "{}",
+            message.len()
+        );
+        assert!(
+            message.contains(" …[cut]\nTraceback (most recent call last):"),
+            "{message}"
+        );
+        assert_eq!(
+            rootline_core::frames::stack_frame_modules(message),
+            [
+                "cinder.volume.flows.manager.create_volume",
+                "taskflow.engines.action_engine.executor"
+            ]
         );
     }
 

@@ -12,7 +12,9 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use rootline_core::frames::{PYTHON_TRACEBACK_HEADER, without_oslo_instance_tag};
+use rootline_core::frames::{
+    PYTHON_TRACEBACK_HEADER, make_room_for_traceback, without_oslo_instance_tag,
+};
 use rootline_core::{LogRecord, Provenance};
 
 use crate::MAX_LINE_BYTES;
@@ -531,6 +533,11 @@ impl FileReader {
                     .and_then(|prev| prefixed_traceback_line(prev, &p))
                 {
                     let line = line.to_string();
+                    if line.starts_with(PYTHON_TRACEBACK_HEADER)
+                        && let Some(prev) = self.pending.as_mut()
+                    {
+                        make_room_for_traceback(&mut prev.message, MAX_RECORD_BYTES);
+                    }
                     return self.join(&line);
                 }
                 self.block = None;
@@ -919,6 +926,57 @@ mod tests {
                 .message
                 .ends_with("Task failed\nTraceback (most recent call last):\nValueError: x"),
             "{messages:#?}"
+        );
+    }
+
+    /// A record whose text already fills the record budget (a state dump) still gets its
+    /// traceback: the text before it is cut, and no traceback line becomes a record of its own.
+    #[test]
+    fn a_traceback_after_a_huge_message_is_still_joined() {
+        let head = "2018-09-28 23:07:53.730 29147";
+        let mut body = format!(
+            "{head} WARNING cinder.volume.manager [req-240d - - - - -] Task 'create' transitioned into state 'FAILURE'\n"
+        );
+        let dump = "x".repeat(1000);
+        for _ in 0..(MAX_RECORD_BYTES / 1000 + 10) {
+            body.push_str(&format!("  |__Atom {dump}\n"));
+        }
+        body.push_str(&format!(
+            "{head} ERROR cinder.volume.manager Traceback (most recent call last):\n\
+             {head} ERROR cinder.volume.manager   File \"/usr/lib/python2.7/site-packages/cinder/volume/flows/manager/create_volume.py\", line 560, in f\n\
+             {head} ERROR cinder.volume.manager ImageCopyFailure: Failed to copy image to volume\n"
+        ));
+        let reader = FileReader::from_bytes(
+            "cinder-volume.log",
+            body.into_bytes(),
+            ReaderOptions::new("cinder"),
+        );
+        let recs: Vec<LogRecord> = reader
+            .map(Result::unwrap)
+            .filter_map(|i| match i {
+                Item::Record(r) => Some(r),
+                Item::Rejected(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            recs.len(),
+            1,
+            "{:?}",
+            recs.iter().map(|r| r.message.len()).collect::<Vec<_>>()
+        );
+        assert!(
+            recs[0].message.len() <= MAX_RECORD_BYTES,
+            "{}",
+            recs[0].message.len()
+        );
+        assert_eq!(
+            rootline_core::frames::stack_frame_modules(&recs[0].message),
+            ["cinder.volume.flows.manager.create_volume"]
+        );
+        assert!(
+            recs[0]
+                .message
+                .ends_with("ImageCopyFailure: Failed to copy image to volume")
         );
     }
 

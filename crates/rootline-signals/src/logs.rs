@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rootline_core::frames::{module_root, own_code_root};
+use rootline_core::frames::{is_plumbing_module, module_root, own_code_root};
 use rootline_core::sketch::{
     SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, second_hash, shared_requests, sketch_distinct,
     sketch_insert, trace_hash,
@@ -814,7 +814,11 @@ fn own_code_roots<'a>(stats: impl Iterator<Item = &'a TemplateStat>) -> HashMap<
 /// service's own code, innermost first (where an exception was raised, or a bad value first
 /// met), then the loggers that wrote the lines. Without known loggers every frame counts.
 fn implicated_modules(t: &TemplateStat, own_root: Option<&String>) -> Vec<String> {
-    let mut out: Vec<String> = own_frames(t, own_root).cloned().collect();
+    // Plumbing frames (an RPC stub, a helpers module) pass on what their caller handed them:
+    // they go after the service's other frames.
+    let (plumbing, code): (Vec<&String>, Vec<&String>) =
+        own_frames(t, own_root).partition(|m| is_plumbing_module(m));
+    let mut out: Vec<String> = code.into_iter().chain(plumbing).cloned().collect();
     for m in &t.modules {
         if !out.contains(m) {
             out.push(m.clone());
@@ -1671,15 +1675,17 @@ mod tests {
     }
 
     /// A cinder volume service whose own code raises deep inside, logged by a library's
-    /// dispatcher: the innermost frame of cinder's own code is the module named first; the
-    /// outer own frames and the logger follow; library frames and the module of a new routine
-    /// message do not count.
+    /// dispatcher: the innermost frame of cinder's own code that is not plumbing (a helpers
+    /// module that ran the command it was handed) is the module named first; the outer own
+    /// frames, then the plumbing frame, then the logger follow; library frames and the module
+    /// of a new routine message do not count.
     #[test]
     fn modules_point_at_the_innermost_own_frame() {
         let traceback = "Exception during message handling\nTraceback (most recent call last):\n  \
 File \"/usr/lib/python2.7/site-packages/oslo_messaging/rpc/server.py\", line 160, in _process\n  \
 File \"/usr/lib/python2.7/site-packages/cinder/volume/manager.py\", line 5, in copy\n  \
 File \"/usr/lib/python2.7/site-packages/cinder/image/image_utils.py\", line 285, in fetch\n  \
+File \"/usr/lib/python2.7/site-packages/cinder/utils.py\", line 123, in execute\n  \
 File \"/usr/lib/python2.7/site-packages/oslo_concurrency/processutils.py\", line 419, in execute\n\
 ProcessExecutionError: Unexpected error";
         let with_module = |mut r: LogRecord, m: &str| {
@@ -1745,6 +1751,7 @@ ProcessExecutionError: Unexpected error";
             [
                 "cinder.image.image_utils",
                 "cinder.volume.manager",
+                "cinder.utils",
                 "oslo_messaging.rpc.server"
             ],
             "{top:#?}"
