@@ -66,6 +66,50 @@ pub fn stack_frame_modules(message: &str) -> Vec<String> {
     out
 }
 
+/// The stack frames of the records of one message, merged into one list: the path most of the
+/// records took first, innermost frame first, then the frames only other paths add. Records of
+/// one message can fail along different paths ("Cannot load 'instance'" from `servers.show`
+/// once and from `build_request.get_by_filters` twice); the frame where most of them ended
+/// should lead. With one path this is that path.
+#[derive(Debug, Default, Clone)]
+pub struct FrameTally {
+    /// Distinct paths (innermost first) and how many records took each, in order of first
+    /// appearance.
+    paths: Vec<(Vec<String>, u32)>,
+}
+
+impl FrameTally {
+    /// Adds the frames of one record's message.
+    pub fn add_message(&mut self, message: &str) {
+        self.add_frames(stack_frame_modules(message));
+    }
+
+    /// Adds one record's frames, innermost first (as [`stack_frame_modules`] returns them).
+    pub fn add_frames(&mut self, frames: Vec<String>) {
+        if frames.is_empty() {
+            return;
+        }
+        match self.paths.iter_mut().find(|(p, _)| *p == frames) {
+            Some((_, n)) => *n += 1,
+            None => self.paths.push((frames, 1)),
+        }
+    }
+
+    /// The modules, most implicated first.
+    pub fn modules(&self) -> Vec<String> {
+        let mut paths: Vec<&(Vec<String>, u32)> = self.paths.iter().collect();
+        // Stable: paths taken equally often keep their order of first appearance.
+        paths.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut out: Vec<String> = Vec::new();
+        for m in paths.into_iter().flat_map(|(p, _)| p) {
+            if !out.contains(m) {
+                out.push(m.clone());
+            }
+        }
+        out
+    }
+}
+
 /// `File "path.py", line N, in f` → the module of `path`. The frame may follow a prefix some
 /// loggers put on every line (`[instance: 8a1…] File "…"`).
 fn python_frame(line: &str) -> Option<String> {
@@ -244,5 +288,45 @@ ProcessExecutionError: Unexpected error";
         ] {
             assert!(!is_plumbing_module(m), "{m}");
         }
+    }
+
+    #[test]
+    fn frames_of_several_records_follow_the_path_most_of_them_took() {
+        let frame =
+            |m: &str| format!("  File \"/usr/lib/python2.7/site-packages/{m}.py\", line 1, in f");
+        let trace = |modules: &[&str]| {
+            let mut lines = vec![PYTHON_TRACEBACK_HEADER.to_string()];
+            lines.extend(modules.iter().map(|m| frame(m)));
+            lines.push("NotImplementedError: Cannot load 'instance'".to_string());
+            lines.join("\n")
+        };
+        // Outermost first, as Python prints them.
+        let show = trace(&[
+            "nova/api/servers",
+            "nova/compute/api",
+            "oslo_versionedobjects/base",
+        ]);
+        let list = trace(&[
+            "nova/api/servers",
+            "nova/compute/api",
+            "nova/objects/build_request",
+            "oslo_versionedobjects/base",
+        ]);
+        let mut one = FrameTally::default();
+        one.add_message(&show);
+        assert_eq!(one.modules(), stack_frame_modules(&show));
+        let mut tally = FrameTally::default();
+        for message in [&show, &list, &list] {
+            tally.add_message(message);
+        }
+        assert_eq!(
+            tally.modules(),
+            [
+                "oslo_versionedobjects.base",
+                "nova.objects.build_request",
+                "nova.compute.api",
+                "nova.api.servers"
+            ]
+        );
     }
 }

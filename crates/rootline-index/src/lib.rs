@@ -261,7 +261,7 @@ impl LogIndex {
             let mut sample = String::new();
             let mut hosts: Vec<String> = Vec::new();
             let mut modules: Vec<String> = Vec::new();
-            let mut frames: Vec<String> = Vec::new();
+            let mut frames = rootline_core::frames::FrameTally::default();
             // Index order is not time order across segments: report the earliest examples.
             let mut docs: Vec<LogRecord> = Vec::with_capacity(acc.examples.len());
             for address in &acc.examples {
@@ -283,13 +283,10 @@ impl LogIndex {
                 {
                     modules.push(m);
                 }
-                for m in rootline_core::stack_frame_modules(&r.message) {
-                    if !frames.contains(&m) {
-                        frames.push(m);
-                    }
-                }
+                frames.add_message(&r.message);
                 examples.push(r.evidence_id);
             }
+            let mut frames = frames.modules();
             if !frames.is_empty()
                 && acc.count > acc.examples.len() as u64
                 && let Some(id) = template_id
@@ -369,8 +366,20 @@ impl LogIndex {
                 b.ts_ns,
             ))
         });
-        let text: Vec<&str> = records.iter().map(|r| r.message.as_str()).collect();
-        Ok(rootline_core::stack_frame_modules(&text.join("\n")))
+        // Records that each hold a whole trace count one vote each; records that each hold one
+        // frame are, read in file order, one trace again.
+        let mut frames = rootline_core::frames::FrameTally::default();
+        let mut pieces: Vec<&str> = Vec::new();
+        for r in &records {
+            let own = rootline_core::stack_frame_modules(&r.message);
+            if own.len() > 1 {
+                frames.add_frames(own);
+            } else if !own.is_empty() {
+                pieces.push(r.message.as_str());
+            }
+        }
+        frames.add_message(&pieces.join("\n"));
+        Ok(frames.modules())
     }
 
     pub fn get(&self, evidence_id: &str) -> Result<Option<LogRecord>, IndexError> {
@@ -834,5 +843,61 @@ mod tests {
                 "oslo_messaging.rpc.server",
             ]
         );
+    }
+
+    /// Records of one message that failed along different paths: the frames follow the path
+    /// most of them took, also when the frames are read from more records than the examples.
+    #[test]
+    fn frames_of_whole_traces_follow_the_majority_path() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut w = index.writer().unwrap();
+        let trace = |modules: &[&str]| {
+            let mut text = "Unexpected exception in API method\nTraceback (most recent call last):"
+                .to_string();
+            for m in modules {
+                text.push_str(&format!(
+                    "\n  File \"/usr/lib/python2.7/site-packages/{m}.py\", line 1, in f"
+                ));
+            }
+            text + "\nNotImplementedError: Cannot load 'instance' in the base class"
+        };
+        let show = trace(&[
+            "nova/api/servers",
+            "nova/compute/api",
+            "oslo_versionedobjects/base",
+        ]);
+        let list = trace(&[
+            "nova/api/servers",
+            "nova/compute/api",
+            "nova/objects/build_request",
+            "oslo_versionedobjects/base",
+        ]);
+        for (i, message) in [&show, &list, &list].into_iter().enumerate() {
+            let mut r = record(
+                &format!("log-t{i}"),
+                100 + i as i64,
+                "nova",
+                Level::Error,
+                message,
+            );
+            r.template_id = Some(7);
+            w.add(&r).unwrap();
+        }
+        w.commit().unwrap();
+        for max_examples in [1, 3] {
+            let stats = index
+                .template_stats(&Filter::default(), max_examples)
+                .unwrap();
+            assert_eq!(
+                stats[0].frames,
+                [
+                    "oslo_versionedobjects.base",
+                    "nova.objects.build_request",
+                    "nova.compute.api",
+                    "nova.api.servers"
+                ],
+                "{max_examples} examples"
+            );
+        }
     }
 }

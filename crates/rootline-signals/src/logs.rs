@@ -3,14 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rootline_core::frames::{is_plumbing_module, module_root, own_code_root};
+use rootline_core::frames::{FrameTally, is_plumbing_module, module_root, own_code_root};
 use rootline_core::sketch::{
     SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, second_hash, shared_requests, sketch_distinct,
     sketch_insert, trace_hash,
 };
-use rootline_core::{
-    Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat, stack_frame_modules,
-};
+use rootline_core::{Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat};
 
 use crate::mask::mask_message;
 use crate::rank::{Finding, RankContext, Ranking, rank};
@@ -103,6 +101,7 @@ fn signal_id(kind: &str, service: &str, key: &str) -> String {
 /// Records without a template id are keyed by their masked message.
 pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat> {
     let mut map: BTreeMap<(String, u64), TemplateStat> = BTreeMap::new();
+    let mut frames: BTreeMap<(String, u64), FrameTally> = BTreeMap::new();
     for r in records {
         let template = r
             .template_id
@@ -153,11 +152,15 @@ pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat
             {
                 s.modules.push(m.clone());
             }
-            for m in stack_frame_modules(&r.message) {
-                if !s.frames.contains(&m) {
-                    s.frames.push(m);
-                }
-            }
+            frames
+                .entry((r.service.clone(), template))
+                .or_default()
+                .add_message(&r.message);
+        }
+    }
+    for (key, tally) in frames {
+        if let Some(s) = map.get_mut(&key) {
+            s.frames = tally.modules();
         }
     }
     map.into_values().collect()
