@@ -99,7 +99,7 @@ impl FrameTally {
     pub fn modules(&self) -> Vec<String> {
         let mut paths: Vec<&(Vec<String>, u32)> = self.paths.iter().collect();
         // Stable: paths taken equally often keep their order of first appearance.
-        paths.sort_by(|a, b| b.1.cmp(&a.1));
+        paths.sort_by_key(|p| std::cmp::Reverse(p.1));
         let mut out: Vec<String> = Vec::new();
         for m in paths.into_iter().flat_map(|(p, _)| p) {
             if !out.contains(m) {
