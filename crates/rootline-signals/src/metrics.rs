@@ -58,6 +58,10 @@ pub struct MetricSignalConfig {
     pub weight: f64,
     /// Extra fraction of contribution for the series that moved first.
     pub early_bonus: f64,
+    /// A latency, error or traffic metric that moved at `n` entities in the window counts
+    /// `n^-crowd_exponent` at each (1: its weight is split between them): a symptom many
+    /// entities show at once singles out none of them. CPU and memory are exempt.
+    pub crowd_exponent: f64,
 }
 
 impl Default for MetricSignalConfig {
@@ -76,6 +80,7 @@ impl Default for MetricSignalConfig {
             max_z: 1000.0,
             weight: 2.0,
             early_bonus: 0.25,
+            crowd_exponent: 1.0,
         }
     }
 }
@@ -206,6 +211,13 @@ pub fn metric_findings(
     for m in &moved {
         sharing.entry(shape_key(m)).or_default().insert(m.entity);
     }
+    let mut crowd: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for m in &moved {
+        crowd
+            .entry(m.series.name.as_str())
+            .or_default()
+            .insert(m.entity);
+    }
     let earliest = moved.iter().map(|m| m.first_ns).min();
     let mut findings: Vec<(Finding, &str)> = moved
         .iter()
@@ -216,6 +228,17 @@ pub fn metric_findings(
             let reliability = 1.0 / (1.0 + config.noise_penalty * rate);
             let mut f = finding(m, first, shared_by, config);
             f.contribution *= reliability;
+            // A latency, error or traffic symptom that moved at many entities at once (every
+            // caller of a slow path) singles out none of them: its weight is shared. A CPU or
+            // memory anomaly is the entity's own resource and is not.
+            let crowd_n = crowd.get(m.series.name.as_str()).map_or(1, BTreeSet::len);
+            if crowd_n > 1 && !matches!(f.fault, FaultType::Cpu | FaultType::Memory) {
+                f.contribution *= (crowd_n as f64).powf(-config.crowd_exponent);
+                f.evidence.summary.push_str(&format!(
+                    "; {} moved at {crowd_n} entities in the window",
+                    m.series.name
+                ));
+            }
             f.contribution *= match f.fault {
                 FaultType::Cpu | FaultType::Memory => 1.0,
                 FaultType::Unknown => config.unknown_weight,
@@ -601,5 +624,68 @@ mod tests {
             &MetricSignalConfig::default(),
         );
         assert!(findings.is_empty(), "{findings:#?}");
+    }
+    /// A latency that rose at every caller of a slow path singles out none of them: each counts
+    /// a share, and a symptom only one entity shows outweighs it. CPU is never shared this way.
+    #[test]
+    fn a_symptom_many_entities_show_is_shared_between_them() {
+        let t0 = 1_675_000_000_000_000_000;
+        let minute = 60_000_000_000;
+        let base_start = t0 - 30 * minute;
+        let spike = |level: f64| [(t0, level), (t0 + minute, level), (t0 + 2 * minute, level)];
+        let latency = "PodClientLatencyP90(s)";
+        let callers = ["basic", "cancel", "route", "train"];
+        let mut baseline = vec![series(
+            "NetworkP90(ms)",
+            "travel",
+            &noisy(30, 2.0, base_start),
+        )];
+        let mut window = vec![series("NetworkP90(ms)", "travel", &spike(4.0))];
+        for (i, c) in callers.iter().enumerate() {
+            baseline.push(series(latency, c, &noisy(30, 2.0, base_start)));
+            // Each its own value, so the split is not the one for a copied measurement.
+            window.push(series(latency, c, &spike(40.0 + i as f64)));
+            baseline.push(series("CpuUsage(m)", c, &noisy(30, 10.0, base_start)));
+            window.push(series("CpuUsage(m)", c, &spike(90.0 + i as f64)));
+        }
+        let alone = MetricSignalConfig {
+            crowd_exponent: 0.0,
+            ..Default::default()
+        };
+        let contribution = |findings: &[Finding], entity: &str, name: &str| {
+            findings
+                .iter()
+                .find(|f| f.evidence.entity == entity && f.evidence.summary.starts_with(name))
+                .map(|f| f.contribution)
+                .unwrap()
+        };
+        let before = metric_findings(&window, &baseline, &alone);
+        let after = metric_findings(&window, &baseline, &MetricSignalConfig::default());
+        let travel = contribution(&after, "travel", "NetworkP90");
+        assert_eq!(travel, contribution(&before, "travel", "NetworkP90"));
+        for c in callers {
+            let shared = contribution(&after, c, latency);
+            assert!(
+                (shared - contribution(&before, c, latency) / 4.0).abs() < 1e-9,
+                "{c}: {shared}"
+            );
+            assert!(shared < travel, "{c}: {shared} vs {travel}");
+            assert_eq!(
+                contribution(&after, c, "CpuUsage"),
+                contribution(&before, c, "CpuUsage")
+            );
+        }
+        let route = after
+            .iter()
+            .find(|f| f.evidence.entity == "route" && f.evidence.summary.starts_with(latency))
+            .unwrap();
+        assert!(
+            route
+                .evidence
+                .summary
+                .ends_with("; PodClientLatencyP90(s) moved at 4 entities in the window"),
+            "{}",
+            route.evidence.summary
+        );
     }
 }
