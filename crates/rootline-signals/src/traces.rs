@@ -414,16 +414,31 @@ pub fn trace_findings(
     if window.total_spans() == 0 || baseline.total_spans() == 0 {
         return vec![];
     }
+    // The wire between two services is the same network for all of them: a service called too
+    // rarely in the baseline to judge its own inbound gaps is judged against everyone's.
+    let mut every_gap = LatencyHistogram::default();
+    for b in baseline.per_service.values() {
+        every_gap.merge(&b.inbound_gap);
+    }
     let mut raws: Vec<Raw> = Vec::new();
     for (service, w) in &window.per_service {
         if let Some(b) = baseline.per_service.get(service) {
+            let pooled = b.inbound_gap.count < config.min_latency_samples;
+            let gap_baseline = if pooled { &every_gap } else { &b.inbound_gap };
             for (kind, wh, bh) in [
                 (Kind::SelfTime, &w.self_time, &b.self_time),
-                (Kind::Gap, &w.inbound_gap, &b.inbound_gap),
+                (Kind::Gap, &w.inbound_gap, gap_baseline),
                 (Kind::Duration, &w.duration, &b.duration),
             ] {
                 if let Some(shift) = latency_shift(wh, bh, config) {
-                    raws.push(latency_raw(kind, service, w, &shift, config));
+                    let mut raw = latency_raw(kind, service, w, &shift, config);
+                    if kind == Kind::Gap && pooled {
+                        raw.summary.push_str(&format!(
+                            "; called {} times in the baseline, so compared with the inbound gaps of every service there",
+                            b.inbound_gap.count
+                        ));
+                    }
+                    raws.push(raw);
                 }
             }
         }
@@ -672,5 +687,41 @@ mod tests {
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].evidence.entity, "db");
         assert_eq!(findings[0].fault, FaultType::Unknown);
+    }
+
+    /// A callee called twice in the baseline cannot be judged against its own inbound gaps; it
+    /// is judged against every service's, since the wire is the same network. A window where
+    /// its gaps are as before raises nothing.
+    #[test]
+    fn a_rarely_called_service_is_judged_against_every_services_gaps() {
+        let mut base = tree(200, 5, 0, 0);
+        let rare = {
+            let mut h = LatencyHistogram::default();
+            h.record(1_000_000);
+            h.record(1_100_000);
+            h
+        };
+        base.per_service.get_mut("db").unwrap().inbound_gap = rare;
+        let findings = trace_findings(&tree(200, 5, 40, 0), &base, &TraceSignalConfig::default());
+        let gap = findings
+            .iter()
+            .find(|f| f.evidence.id.starts_with("sig-trace-gap-"))
+            .expect("a gap finding");
+        assert_eq!(gap.evidence.entity, "db");
+        assert_eq!(gap.fault, FaultType::NetworkDelay);
+        assert!(
+            gap.evidence.summary.ends_with(
+                "; called 2 times in the baseline, so compared with the inbound gaps of every service there"
+            ),
+            "{}",
+            gap.evidence.summary
+        );
+        let quiet = trace_findings(&tree(200, 5, 0, 0), &base, &TraceSignalConfig::default());
+        assert!(
+            !quiet
+                .iter()
+                .any(|f| f.evidence.id.starts_with("sig-trace-gap-")),
+            "{quiet:#?}"
+        );
     }
 }
