@@ -604,6 +604,16 @@ mod tests {
         assert!(parse_line("  <uuid>83a9</uuid>").is_none());
     }
 
+    /// The records `lines` of a log file make, continuations joined.
+    fn read_lines(lines: &[String]) -> Vec<Line> {
+        let mut records = Vec::new();
+        let mut summary = ImportSummary::default();
+        for l in lines {
+            push_line(&mut records, l, &mut summary);
+        }
+        records
+    }
+
     #[test]
     fn an_oslo_traceback_becomes_one_record_with_its_header() {
         let head = "2018-09-13 19:43:56.829 8665 ERROR nova.compute.manager";
@@ -626,11 +636,7 @@ mod tests {
             "2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager Traceback (most recent call last):".to_string(),
             "2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager ValueError: x".to_string(),
         ];
-        let mut records = Vec::new();
-        let mut summary = ImportSummary::default();
-        for l in &lines {
-            push_line(&mut records, l, &mut summary);
-        }
+        let records = read_lines(&lines);
         assert_eq!(
             records.len(),
             5,
@@ -694,11 +700,7 @@ mod tests {
         lines.push(format!(
             "{head} ERROR cinder.volume.manager ImageCopyFailure: Failed to copy image to volume"
         ));
-        let mut records = Vec::new();
-        let mut summary = ImportSummary::default();
-        for l in &lines {
-            push_line(&mut records, l, &mut summary);
-        }
+        let records = read_lines(&lines);
         assert_eq!(
             records.len(),
             1,

@@ -873,6 +873,17 @@ mod tests {
         assert_eq!(rejects, vec![(5, "http:req-1")]);
     }
 
+    /// The records a file of `body` yields, rejected lines left out.
+    fn records_of(file: &str, body: String, service: &str) -> Vec<LogRecord> {
+        FileReader::from_bytes(file, body.into_bytes(), ReaderOptions::new(service))
+            .map(Result::unwrap)
+            .filter_map(|i| match i {
+                Item::Record(r) => Some(r),
+                Item::Rejected(_) => None,
+            })
+            .collect()
+    }
+
     /// oslo.log writes each line of a traceback with the record's full prefix; they are one
     /// event with its header. A new call at the same instant (its own request context) and a
     /// record of another logger are not joined.
@@ -892,18 +903,7 @@ mod tests {
              2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager Traceback (most recent call last):\n\
              2018-09-13 19:43:57.000 8665 ERROR cinder.volume.manager ValueError: x\n"
         );
-        let reader = FileReader::from_bytes(
-            "nova-compute.log",
-            body.into_bytes(),
-            ReaderOptions::new("nova"),
-        );
-        let recs: Vec<LogRecord> = reader
-            .map(Result::unwrap)
-            .filter_map(|i| match i {
-                Item::Record(r) => Some(r),
-                Item::Rejected(_) => None,
-            })
-            .collect();
+        let recs = records_of("nova-compute.log", body, "nova");
         let messages: Vec<&str> = recs.iter().map(|r| r.message.as_str()).collect();
         assert_eq!(recs.len(), 5, "{messages:#?}");
         assert!(
@@ -946,18 +946,7 @@ mod tests {
              {head} ERROR cinder.volume.manager   File \"/usr/lib/python2.7/site-packages/cinder/volume/flows/manager/create_volume.py\", line 560, in f\n\
              {head} ERROR cinder.volume.manager ImageCopyFailure: Failed to copy image to volume\n"
         ));
-        let reader = FileReader::from_bytes(
-            "cinder-volume.log",
-            body.into_bytes(),
-            ReaderOptions::new("cinder"),
-        );
-        let recs: Vec<LogRecord> = reader
-            .map(Result::unwrap)
-            .filter_map(|i| match i {
-                Item::Record(r) => Some(r),
-                Item::Rejected(_) => None,
-            })
-            .collect();
+        let recs = records_of("cinder-volume.log", body, "cinder");
         assert_eq!(
             recs.len(),
             1,
