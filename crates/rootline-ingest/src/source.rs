@@ -99,6 +99,9 @@ pub struct FileReader {
     buf: Vec<u8>,
     pending: Option<LogRecord>,
     pending_truncated: bool,
+    /// The pending record is text and the line before this one went into it: a line without a
+    /// timestamp that follows is the rest of its message (see [`Self::handle_logical`]).
+    pending_continues: bool,
     block: Option<Block>,
     partials: Vec<Partial>,
     csv_carry: Option<(u64, String)>,
@@ -204,6 +207,7 @@ impl FileReader {
             buf: Vec::with_capacity(4096),
             pending: None,
             pending_truncated: false,
+            pending_continues: false,
             block: None,
             partials: Vec::new(),
             csv_carry: None,
@@ -314,6 +318,7 @@ impl FileReader {
 
     fn reject(&mut self, line: u64, reason: impl Into<String>) {
         self.lines_rejected += 1;
+        self.pending_continues = false;
         self.out.push_back(Item::Rejected(Rejected {
             file: self.label.clone(),
             line,
@@ -542,9 +547,21 @@ impl FileReader {
                 }
                 self.block = None;
                 self.emit(p, line, raw);
+                self.pending_continues = !content.trim_start().starts_with('{');
             }
             Err(ParseError::Empty) => {}
             Err(ParseError::NoLeadingTimestamp) if in_block => self.join_in_block(content),
+            // A multi-line message of a text layout: Python's `logging` and oslo.log write the
+            // lines after the first as they are ("Exit code: 1", "Stderr: …", an HTTP body a
+            // client logged), with no timestamp or indent. They belong to the record above when
+            // the line before went into it; after a JSON record or a rejected line, such a line
+            // is bad input and rejected. A JSON line whose timestamp does not parse claims to be
+            // a record of its own and is rejected too.
+            Err(
+                ParseError::NoLeadingTimestamp
+                | ParseError::MissingTimestamp(_)
+                | ParseError::InvalidJson(_),
+            ) if self.pending_continues && self.pending.is_some() => self.join(content),
             Err(e) => self.reject(line, e.to_string()),
         }
     }
@@ -782,9 +799,12 @@ mod tests {
         f.write_all(b"2023-01-29T08:42:22Z ERROR boom\n").unwrap();
         f.write_all(b"    at com.example.Foo.bar(Foo.java:42)\n")
             .unwrap();
-        f.write_all(b"garbage without time\n\n").unwrap();
+        // The rest of a multi-line text message: no timestamp, no indent.
+        f.write_all(b"Exit code: 1\n\n").unwrap();
         f.write_all(b"{\"time\":\"2023-01-29T08:42:23Z\",\"msg\":\"ok\"}\n")
             .unwrap();
+        // After a JSON record nothing continues: a line without a timestamp is bad input.
+        f.write_all(b"garbage without time\n").unwrap();
         f.write_all(b"{\"time\":\n").unwrap();
         f.write_all(b"2023-01-29T08:42:24Z \xff\xfe bad bytes\n")
             .unwrap();
@@ -795,12 +815,12 @@ mod tests {
         assert_eq!(recs.len(), 3);
         assert_eq!(
             recs[0].message,
-            "ERROR boom\n    at com.example.Foo.bar(Foo.java:42)"
+            "ERROR boom\n    at com.example.Foo.bar(Foo.java:42)\nExit code: 1"
         );
         assert_eq!(recs[1].message, "ok");
-        assert_eq!(recs[2].provenance.line, 8);
+        assert_eq!(recs[2].provenance.line, 9);
         let lines: Vec<u64> = rejs.iter().map(|r| r.line).collect();
-        assert_eq!(lines, vec![3, 6, 7]);
+        assert_eq!(lines, vec![6, 7, 8]);
         assert!(rejs[0].reason.contains("no timestamp"));
         assert!(rejs[1].reason.contains("invalid JSON"));
         assert!(rejs[2].reason.contains("invalid UTF-8"));
@@ -845,7 +865,7 @@ mod tests {
 
     #[test]
     fn bytes_in_memory_read_like_a_file() {
-        let body = b"2023-01-29T08:42:22Z ERROR boom\njava.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)\n2023-01-29T08:42:23Z INFO ok\nno time\n".to_vec();
+        let body = b"2023-01-29T08:42:22Z ERROR boom\njava.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)\n2023-01-29T08:42:23Z INFO ok\n{\"time\":\"2023-01-29T08:42:24Z\",\"msg\":\"j\"}\nno time\n".to_vec();
         let reader = FileReader::from_bytes("http:req-1", body, ReaderOptions::new("api"));
         let items: Vec<Item> = reader.map(Result::unwrap).collect();
         let recs: Vec<&LogRecord> = items
@@ -855,7 +875,7 @@ mod tests {
                 Item::Rejected(_) => None,
             })
             .collect();
-        assert_eq!(recs.len(), 2);
+        assert_eq!(recs.len(), 3);
         assert_eq!(
             recs[0].message,
             "ERROR boom\njava.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)"
@@ -870,7 +890,8 @@ mod tests {
                 Item::Record(_) => None,
             })
             .collect();
-        assert_eq!(rejects, vec![(5, "http:req-1")]);
+        // After a JSON record a line without a timestamp continues nothing.
+        assert_eq!(rejects, vec![(6, "http:req-1")]);
     }
 
     /// The records a file of `body` yields, rejected lines left out.
