@@ -78,7 +78,7 @@ async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8
 }
 
 /// A Spring Boot error with a Java stack trace (and its cause), a Python traceback, normal lines
-/// around them, and one line that is not a log record.
+/// around them, and one line that claims to be a record but whose time does not parse.
 const BODY: &str = "\
 2023-01-29 09:25:40.123 ERROR 1 --- [nio-8080-exec-3] c.t.order.OrderService : order lookup failed
 java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"id\" is null
@@ -94,7 +94,7 @@ Traceback (most recent call last):
     do()
 ValueError: bad input
 2023-01-29 09:25:43,000 INFO worker: next task
-not a log line at all
+{\"time\":\"yesterday\",\"msg\":\"not a record\"}
 ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
