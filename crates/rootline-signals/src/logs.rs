@@ -1009,8 +1009,20 @@ fn excerpt_around(text: &str, needle: &str, radius: usize) -> String {
     )
 }
 
-/// `name` occurs in `text` as a whole word (not as part of a longer identifier).
+/// `name` occurs in `text` as a whole word (not as part of a longer identifier), as written or
+/// capitalised the way prose names a service ("the Cinder API" names `cinder`); other casings
+/// ("API" for a service called `api`) do not count.
 fn mentions_name(text: &str, name: &str) -> bool {
+    let mut chars = name.chars();
+    let capitalised: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    mentions_word(text, name) || (capitalised != name && mentions_word(text, &capitalised))
+}
+
+/// `word` occurs in `text` and is not part of a longer identifier.
+fn mentions_word(text: &str, name: &str) -> bool {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let mut start = 0;
     while let Some(i) = text[start..].find(name) {
@@ -1776,5 +1788,24 @@ ProcessExecutionError: Unexpected error";
             without.candidates[0].score,
             top.score
         );
+    }
+
+    /// Prose names a service capitalised ("the Cinder API"); other casings, and a name inside a
+    /// longer identifier, do not name it.
+    #[test]
+    fn a_service_is_named_as_written_or_capitalised() {
+        let text = "The support for the Cinder API v2 is deprecated: InvalidInput";
+        assert!(mentions_name(text, "cinder"));
+        assert!(mentions_name("connection to cinder refused", "cinder"));
+        assert!(
+            !mentions_name(text, "api"),
+            "\"API\" is not the service api"
+        );
+        assert!(!mentions_name("cinder-volume restarted", "cinder"));
+        assert!(!mentions_name("CINDER down", "cinder"));
+        assert!(mentions_name(
+            "ts-order-service timed out",
+            "ts-order-service"
+        ));
     }
 }
