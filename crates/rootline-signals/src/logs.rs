@@ -1022,17 +1022,17 @@ fn mentions_name(text: &str, name: &str) -> bool {
 }
 
 /// `word` occurs in `text` and is not part of a longer identifier.
-fn mentions_word(text: &str, name: &str) -> bool {
+fn mentions_word(text: &str, word: &str) -> bool {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let mut start = 0;
-    while let Some(i) = text[start..].find(name) {
+    while let Some(i) = text[start..].find(word) {
         let at = start + i;
         let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].chars().next();
+        let after = text[at + word.len()..].chars().next();
         if !before.is_some_and(is_ident) && !after.is_some_and(is_ident) {
             return true;
         }
-        start = at + name.len();
+        start = at + word.len();
     }
     false
 }
@@ -1299,44 +1299,32 @@ mod tests {
     /// often as it used to come has not stopped.
     #[test]
     fn a_reworded_routine_message_has_not_stopped() {
-        let base: Vec<LogRecord> = (0..60u64)
-            .map(|i| {
-                rec(
-                    i,
-                    i as i64 * SECOND,
-                    "compute",
-                    Level::Debug,
-                    &format!(
-                        "[req-{i} - - - - -] Running periodic task _poll_{i} run_periodic_tasks"
-                    ),
-                )
-            })
-            .collect();
-        let reworded: Vec<LogRecord> = (0..60u64)
-            .map(|i| {
-                rec(
-                    100 + i,
-                    (1_000 + i as i64) * SECOND,
-                    "compute",
-                    Level::Debug,
-                    &format!("[req-{i} admin demo - default default] Running periodic task _poll_{i} run_periodic_tasks"),
-                )
-            })
-            .collect();
+        // 60 debug lines of compute, one a second from `t0`, ids from `id0`.
+        let minute_of = |id0: u64, t0: i64, text: &dyn Fn(u64) -> String| -> Vec<LogRecord> {
+            (0..60u64)
+                .map(|i| {
+                    rec(
+                        id0 + i,
+                        (t0 + i as i64) * SECOND,
+                        "compute",
+                        Level::Debug,
+                        &text(i),
+                    )
+                })
+                .collect()
+        };
+        let base = minute_of(0, 0, &|i| {
+            format!("[req-{i} - - - - -] Running periodic task _poll_{i} run_periodic_tasks")
+        });
+        let reworded = minute_of(100, 1_000, &|i| {
+            format!(
+                "[req-{i} admin demo - default default] Running periodic task _poll_{i} run_periodic_tasks"
+            )
+        });
         let findings = stopped_findings(&reworded, &base);
         assert!(findings.is_empty(), "{findings:#?}");
         // Gone without a replacement, it has stopped.
-        let other: Vec<LogRecord> = (0..60u64)
-            .map(|i| {
-                rec(
-                    200 + i,
-                    (1_000 + i as i64) * SECOND,
-                    "compute",
-                    Level::Debug,
-                    &format!("heartbeat {i} sent"),
-                )
-            })
-            .collect();
+        let other = minute_of(200, 1_000, &|i| format!("heartbeat {i} sent"));
         let findings = stopped_findings(&other, &base);
         assert!(!findings.is_empty(), "{findings:#?}");
     }

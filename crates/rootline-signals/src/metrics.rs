@@ -208,11 +208,10 @@ pub fn metric_findings(
     // shared (host- or cluster-level) measurement copied onto each of them: it cannot tell
     // them apart, so its weight is split between them.
     let mut sharing: HashMap<(&str, Vec<u64>), BTreeSet<&str>> = HashMap::new();
-    for m in &moved {
-        sharing.entry(shape_key(m)).or_default().insert(m.entity);
-    }
+    // The entities each metric name moved at (see `crowd_exponent`).
     let mut crowd: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for m in &moved {
+        sharing.entry(shape_key(m)).or_default().insert(m.entity);
         crowd
             .entry(m.series.name.as_str())
             .or_default()
@@ -228,11 +227,12 @@ pub fn metric_findings(
             let reliability = 1.0 / (1.0 + config.noise_penalty * rate);
             let mut f = finding(m, first, shared_by, config);
             f.contribution *= reliability;
+            let own_resource = matches!(f.fault, FaultType::Cpu | FaultType::Memory);
             // A latency, error or traffic symptom that moved at many entities at once (every
             // caller of a slow path) singles out none of them: its weight is shared. A CPU or
             // memory anomaly is the entity's own resource and is not.
             let crowd_n = crowd.get(m.series.name.as_str()).map_or(1, BTreeSet::len);
-            if crowd_n > 1 && !matches!(f.fault, FaultType::Cpu | FaultType::Memory) {
+            if crowd_n > 1 && !own_resource {
                 f.contribution *= (crowd_n as f64).powf(-config.crowd_exponent);
                 f.evidence.summary.push_str(&format!(
                     "; {} moved at {crowd_n} entities in the window",
@@ -240,7 +240,7 @@ pub fn metric_findings(
                 ));
             }
             f.contribution *= match f.fault {
-                FaultType::Cpu | FaultType::Memory => 1.0,
+                _ if own_resource => 1.0,
                 FaultType::Unknown => config.unknown_weight,
                 _ => config.propagating_weight,
             };
@@ -625,6 +625,7 @@ mod tests {
         );
         assert!(findings.is_empty(), "{findings:#?}");
     }
+
     /// A latency that rose at every caller of a slow path singles out none of them: each counts
     /// a share, and a symptom only one entity shows outweighs it. CPU is never shared this way.
     #[test]
