@@ -12,7 +12,7 @@ use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
 use rootline_signals::{
     ChangeSignalConfig, LogSignalConfig, MetricSignalConfig, RankContext, TraceSignalConfig,
-    change_findings, log_findings, metric_findings, rank, trace_findings,
+    change_findings, log_findings_in, metric_findings, rank, trace_findings,
 };
 use rootline_templates::{TemplateId, TemplateMiner};
 
@@ -123,11 +123,11 @@ fn investigate_blocking(
         )?);
     }
     let baseline = canonical_stats(baseline, templates, config.max_examples);
-    let mut findings = log_findings(&window, &baseline, config);
     let mut window_records: u64 = window.iter().map(|s| s.count).sum();
     let mut baseline_records: u64 = baseline.iter().map(|s| s.count).sum();
 
     let mut graph = None;
+    let mut traced = Vec::new();
     if let Some(spans) = &sources.spans {
         let win = spans.aggregates((start, end), config.max_examples)?;
         let mut base = TraceAggregates::default();
@@ -139,7 +139,7 @@ fn investigate_blocking(
         }
         window_records += win.total_spans();
         baseline_records += base.total_spans();
-        findings.extend(trace_findings(&win, &base, &engine.traces));
+        traced = trace_findings(&win, &base, &engine.traces);
         let mut g = win.graph.clone();
         g.merge(&base.graph);
         graph = Some(g);
@@ -149,6 +149,10 @@ fn investigate_blocking(
             .get_or_insert_with(rootline_core::ServiceGraph::default)
             .add_topology(topology);
     }
+    // The graph names each pod's service, which tells the log signal that one message changed
+    // at three pods of one service is that service's symptom, not a crowd's.
+    let mut findings = log_findings_in(&window, &baseline, config, graph.as_ref());
+    findings.extend(traced);
     if let Some(metrics) = &sources.metrics {
         let window = metrics.series((start, end), None)?;
         let base_end = start - engine.metric_gap_ns;

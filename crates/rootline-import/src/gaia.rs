@@ -195,7 +195,7 @@ fn read_alerts(
                     "service": entity,
                     "alert": "metric",
                     "metric": metric,
-                    "msg": format!("metric alert: {metric} {dir}"),
+                    "msg": format!("metric alert: {} {dir}", metric_words(metric)),
                 });
                 if let Some(host) = str_at(row, 2) {
                     v["host"] = json!(host);
@@ -274,6 +274,18 @@ fn read_alerts(
         }
     }
     Ok(all)
+}
+
+/// A metric's name as words (`container_memory_usage_MB` → `container memory usage MB`): an
+/// alert is about one metric, and the template miner should keep that identity. Written as one
+/// word, the many metric names of an entity fill one position of one message and the miner
+/// rightly turns it into a variable, so every metric alert of an entity became one template.
+fn metric_words(metric: &str) -> String {
+    metric
+        .split(['_', '.'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `2021-07-01 18:45:03,964 | ERROR | ip | ip | entity | trace | message` (GAIA) or
@@ -544,6 +556,25 @@ fn write_json(path: &Path, value: &Value) -> Result<(), ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each metric keeps its own words, so the miner sees distinct alerts, while a per-core
+    /// series (`core_3`, `core_6`) differs only in a number and becomes one alert kind.
+    #[test]
+    fn metric_names_become_words() {
+        assert_eq!(
+            metric_words("container_memory_usage_MB"),
+            "container memory usage MB"
+        );
+        assert_eq!(metric_words("system.cpu.pct_usage"), "system cpu pct usage");
+        assert_eq!(
+            metric_words("container_fs_reads./dev/vda"),
+            "container fs reads /dev/vda"
+        );
+        assert_eq!(
+            metric_words("docker_cpu_core_3_pct"),
+            "docker cpu core 3 pct"
+        );
+    }
 
     #[test]
     fn parses_log_alerts_of_both_systems() {

@@ -20,7 +20,9 @@ mod stats;
 pub mod traces;
 
 pub use changes::{ChangeSignalConfig, change_findings};
-pub use logs::{LogSignalConfig, aggregate, analyse_logs, analyse_templates, log_findings};
+pub use logs::{
+    LogSignalConfig, aggregate, analyse_logs, analyse_templates, log_findings, log_findings_in,
+};
 pub use metrics::{MetricSignalConfig, metric_findings};
 pub use pack::{PackedContext, PackedItem, PackedLine, pack};
 pub use rank::{Finding, RankContext, Ranking, rank};

@@ -1,14 +1,16 @@
 //! Log signals: error-rate changes, new messages, vanished messages and bursts, per service,
 //! window against baseline; then the ranking of services by the evidence against them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rootline_core::frames::{FrameTally, is_plumbing_module, module_root, own_code_root};
 use rootline_core::sketch::{
     SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, second_hash, shared_requests, sketch_distinct,
     sketch_insert, trace_hash,
 };
-use rootline_core::{Evidence, EvidenceKind, FaultType, Level, LogRecord, TemplateStat};
+use rootline_core::{
+    Evidence, EvidenceKind, FaultType, Level, LogRecord, ServiceGraph, TemplateStat,
+};
 
 use crate::mask::mask_message;
 use crate::rank::{Finding, RankContext, Ranking, rank};
@@ -36,6 +38,11 @@ pub struct LogSignalConfig {
     /// contribution. Findings about one entity are correlated (one workload shift makes a dozen
     /// info messages new at once), so one strong finding must outweigh a crowd of weak ones.
     pub finding_decay: f64,
+    /// A message (same template text) that is new or bursting at n services in the window counts
+    /// `n^-crowd_exponent` at each: one symptom shared by many writers (every pod alerting on
+    /// its memory at once, every caller logging the same timeout) says less about each of them
+    /// than a message only one of them writes. The metric signal splits shared series alike.
+    pub crowd_exponent: f64,
 }
 
 impl Default for LogSignalConfig {
@@ -48,6 +55,7 @@ impl Default for LogSignalConfig {
             min_incident_score: 3.0,
             max_evidence_per_candidate: 8,
             finding_decay: 0.5,
+            crowd_exponent: 1.0,
         }
     }
 }
@@ -208,6 +216,17 @@ pub fn log_findings(
     baseline: &[TemplateStat],
     config: &LogSignalConfig,
 ) -> Vec<Finding> {
+    log_findings_in(window, baseline, config, None)
+}
+
+/// [`log_findings`] in a system whose graph names each instance's service (its members), so
+/// that a message changed at several instances of one service counts as one service's.
+pub fn log_findings_in(
+    window: &[TemplateStat],
+    baseline: &[TemplateStat],
+    config: &LogSignalConfig,
+    graph: Option<&ServiceGraph>,
+) -> Vec<Finding> {
     let window_total: u64 = window.iter().map(|s| s.count).sum();
     let baseline_total: u64 = baseline.iter().map(|s| s.count).sum();
     if window_total == 0 || baseline_total == 0 {
@@ -248,19 +267,48 @@ pub fn log_findings(
     let mut new_messages: Vec<(Finding, &TemplateStat)> = Vec::new();
     let mut bursts: Vec<(Finding, &TemplateStat)> = Vec::new();
 
-    for ((service, key), t) in &win {
-        let b = base
-            .get(&(service.clone(), key.clone()))
-            .map_or(0, |b| b.count);
-        let change = change_of(t, b, scale, config);
+    let changes: BTreeMap<&(String, String), Change> = win
+        .iter()
+        .map(|(k, t)| {
+            let b = base.get(k).map_or(0, |b| b.count);
+            (k, change_of(t, b, scale, config))
+        })
+        .collect();
+    // How many services each changed message text is new or bursting at (see `crowd_exponent`).
+    // Template ids are per service, so the text is the key.
+    let text_of = |t: &TemplateStat| mask_message(&t.sample);
+    let service_of =
+        |entity: &'_ str| -> String { graph.map_or(entity, |g| g.service_of(entity)).to_string() };
+    let mut crowd_services: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (k, change) in &changes {
+        if *change != Change::None {
+            crowd_services
+                .entry(text_of(win[*k]))
+                .or_default()
+                .insert(service_of(&k.0));
+        }
+    }
+    let crowd: HashMap<String, usize> = crowd_services
+        .into_iter()
+        .map(|(text, services)| (text, services.len()))
+        .collect();
+    for (k @ (service, key), t) in &win {
+        let change = changes[k];
         let names = named_callee(t, &services);
+        let crowd_n = crowd.get(&text_of(t)).copied().unwrap_or(1);
+        let crowd_note = if crowd_n > 1 {
+            format!("; the same message changed at {crowd_n} services in the window")
+        } else {
+            String::new()
+        };
         let contribution = message_weight(t, change)
             * trace_weight(t, own_roots.get(service))
             * if names.is_some() {
                 NAMING_WRITER_SHARE
             } else {
                 1.0
-            };
+            }
+            * (crowd_n as f64).powf(-config.crowd_exponent);
         if change == Change::New {
             let fault = code_fault(t);
             new_messages.push((Finding {
@@ -271,7 +319,7 @@ pub fn log_findings(
                     first_seen_ns: t.first_ns,
                     strength: strength(contribution),
                     summary: format!(
-                        "new {} message in {service}, {}× in the window, never in the baseline: \"{}\"{}",
+                        "new {} message in {service}, {}× in the window, never in the baseline: \"{}\"{}{crowd_note}",
                         t.worst_level.as_str(),
                         t.count,
                         first_line(&t.sample, 200),
@@ -293,7 +341,7 @@ pub fn log_findings(
                     first_seen_ns: t.first_ns,
                     strength: strength(contribution),
                     summary: format!(
-                        "{} message in {service} rose to {}× from {:.1} expected ({ratio:.1}×): \"{}\"{}",
+                        "{} message in {service} rose to {}× from {:.1} expected ({ratio:.1}×): \"{}\"{}{crowd_note}",
                         t.worst_level.as_str(),
                         t.count,
                         expected,
@@ -1795,5 +1843,66 @@ ProcessExecutionError: Unexpected error";
             "ts-order-service timed out",
             "ts-order-service"
         ));
+    }
+
+    /// One new message at three services is a shared symptom: each of them counts a third of a
+    /// message only one service writes. At three pods of one service it is that service's own.
+    #[test]
+    fn a_message_new_at_many_services_counts_less_at_each() {
+        let mut baseline = Vec::new();
+        let mut window = Vec::new();
+        let writers = ["cart-0", "cart-1", "cart-2", "shipping-0"];
+        for (n, writer) in writers.iter().enumerate() {
+            let i = n as u64 * 100;
+            for k in 0..20 {
+                baseline.push(rec(
+                    i + k,
+                    k as i64 * SECOND,
+                    writer,
+                    Level::Info,
+                    "served request",
+                ));
+                window.push(rec(
+                    i + 50 + k,
+                    (100 + k as i64) * SECOND,
+                    writer,
+                    Level::Info,
+                    "served request",
+                ));
+            }
+            let message = if writer.starts_with("cart") {
+                "metric alert: container memory usage MB up"
+            } else {
+                "metric alert: container fs reads up"
+            };
+            window.push(rec(i + 90, 130 * SECOND, writer, Level::Warn, message));
+        }
+        let new_at = |findings: &[Finding], entity: &str| {
+            findings
+                .iter()
+                .find(|f| f.evidence.entity == entity && f.evidence.id.starts_with("sig-new"))
+                .map(|f| (f.contribution, f.evidence.summary.clone()))
+                .unwrap_or_else(|| panic!("no new-message finding at {entity}"))
+        };
+        let config = LogSignalConfig::default();
+        let (window, baseline) = (aggregate(&window, 3), aggregate(&baseline, 3));
+
+        // Without a topology every pod is its own service: three writers share the message.
+        let findings = log_findings(&window, &baseline, &config);
+        let (shared, summary) = new_at(&findings, "cart-0");
+        let (own, own_summary) = new_at(&findings, "shipping-0");
+        assert!((own / shared - 3.0).abs() < 1e-9, "{own} vs {shared}");
+        assert!(summary.contains("changed at 3 services"), "{summary}");
+        assert!(!own_summary.contains("changed at"), "{own_summary}");
+
+        // With the pods' service known, the three pods are one service.
+        let mut graph = ServiceGraph::default();
+        for pod in ["cart-0", "cart-1", "cart-2"] {
+            graph.members.insert(pod.into(), "cart".into());
+        }
+        let findings = log_findings_in(&window, &baseline, &config, Some(&graph));
+        let (one_service, summary) = new_at(&findings, "cart-0");
+        assert!((one_service - own).abs() < 1e-9, "{one_service} vs {own}");
+        assert!(!summary.contains("changed at"), "{summary}");
     }
 }
