@@ -193,6 +193,20 @@ pub fn own_code_root<'a>(loggers: impl IntoIterator<Item = (&'a str, u64)>) -> O
         .map(|(root, _)| root.to_string())
 }
 
+/// A Python traceback through `modules` (outermost first, as Python prints them) that ends in
+/// `exception`: a fixture for the tests here and in the crates that read frames.
+#[doc(hidden)]
+pub fn python_traceback(modules: &[&str], exception: &str) -> String {
+    let mut lines = vec![PYTHON_TRACEBACK_HEADER.to_string()];
+    lines.extend(
+        modules
+            .iter()
+            .map(|m| format!("  File \"/usr/lib/python2.7/site-packages/{m}.py\", line 1, in f")),
+    );
+    lines.push(exception.to_string());
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,13 +306,8 @@ ProcessExecutionError: Unexpected error";
 
     #[test]
     fn frames_of_several_records_follow_the_path_most_of_them_took() {
-        let frame =
-            |m: &str| format!("  File \"/usr/lib/python2.7/site-packages/{m}.py\", line 1, in f");
         let trace = |modules: &[&str]| {
-            let mut lines = vec![PYTHON_TRACEBACK_HEADER.to_string()];
-            lines.extend(modules.iter().map(|m| frame(m)));
-            lines.push("NotImplementedError: Cannot load 'instance'".to_string());
-            lines.join("\n")
+            python_traceback(modules, "NotImplementedError: Cannot load 'instance'")
         };
         // Outermost first, as Python prints them.
         let show = trace(&[

@@ -852,14 +852,11 @@ mod tests {
         let index = LogIndex::in_memory().unwrap();
         let mut w = index.writer().unwrap();
         let trace = |modules: &[&str]| {
-            let mut text = "Unexpected exception in API method\nTraceback (most recent call last):"
-                .to_string();
-            for m in modules {
-                text.push_str(&format!(
-                    "\n  File \"/usr/lib/python2.7/site-packages/{m}.py\", line 1, in f"
-                ));
-            }
-            text + "\nNotImplementedError: Cannot load 'instance' in the base class"
+            "Unexpected exception in API method\n".to_string()
+                + &rootline_core::frames::python_traceback(
+                    modules,
+                    "NotImplementedError: Cannot load 'instance' in the base class",
+                )
         };
         let show = trace(&[
             "nova/api/servers",
