@@ -301,14 +301,21 @@ pub fn log_findings_in(
         } else {
             String::new()
         };
+        let blames_dependency = names.is_none() && blames_unnamed_dependency(t);
         let contribution = message_weight(t, change)
             * trace_weight(t, own_roots.get(service))
-            * if names.is_some() {
+            * if names.is_some() || blames_dependency {
                 NAMING_WRITER_SHARE
             } else {
                 1.0
             }
             * (crowd_n as f64).powf(-config.crowd_exponent);
+        let callers_view = if blames_dependency {
+            " (it reports a failure of a service it calls, so it counts half against its writer)"
+                .to_string()
+        } else {
+            callers_view(names)
+        };
         if change == Change::New {
             let fault = code_fault(t);
             new_messages.push((Finding {
@@ -323,7 +330,7 @@ pub fn log_findings_in(
                         t.worst_level.as_str(),
                         t.count,
                         first_line(&t.sample, 200),
-                        callers_view(names),
+                        callers_view,
                     ),
                     examples: t.examples.clone(),
                     instances: t.hosts.clone(),
@@ -346,7 +353,7 @@ pub fn log_findings_in(
                         t.count,
                         expected,
                         first_line(&t.sample, 200),
-                        callers_view(names),
+                        callers_view,
                     ),
                     examples: t.examples.clone(),
                     instances: t.hosts.clone(),
@@ -1032,6 +1039,17 @@ fn callers_view(named: Option<&str>) -> String {
     named.map_or_else(String::new, |named| {
         format!(" (it reports a failure of {named}, so it counts half against its writer)")
     })
+}
+
+/// A warning or error that puts the failure in a dependency without naming it ("an error
+/// occurred in the downstream service", Envoy's "upstream connect error"): its writer is the
+/// caller reporting it, like one that names the service.
+fn blames_unnamed_dependency(t: &TemplateStat) -> bool {
+    let text = t.sample.to_ascii_lowercase();
+    severity(t.worst_level) >= 2
+        && ["downstream", "upstream"]
+            .iter()
+            .any(|w| mentions_word(&text, w))
 }
 
 /// What a warning or error that names another service counts against its own writer: it is
@@ -1904,5 +1922,74 @@ ProcessExecutionError: Unexpected error";
         let (one_service, summary) = new_at(&findings, "cart-0");
         assert!((one_service - own).abs() < 1e-9, "{one_service} vs {own}");
         assert!(!summary.contains("changed at"), "{summary}");
+    }
+
+    /// A caller that says its dependency failed, without naming it, is reporting a symptom: its
+    /// message counts half, like one that names the failing service.
+    #[test]
+    fn a_message_blaming_an_unnamed_dependency_counts_half() {
+        let mut baseline = Vec::new();
+        let mut window = Vec::new();
+        let problems = [
+            ("web", "an error occurred in the downstream service"),
+            (
+                "proxy",
+                "upstream connect error or disconnect/reset before headers",
+            ),
+            ("db", "permission denied for relation users"),
+        ];
+        for (n, (service, problem)) in problems.iter().enumerate() {
+            let i = n as u64 * 100;
+            for k in 0..20 {
+                let t = k as i64 * SECOND;
+                baseline.push(rec(i + k, t, service, Level::Info, "handled request"));
+                window.push(rec(
+                    i + 50 + k,
+                    100 * SECOND + t,
+                    service,
+                    Level::Info,
+                    "handled request",
+                ));
+            }
+            for k in 0..5 {
+                window.push(rec(
+                    i + 80 + k,
+                    (130 + k as i64) * SECOND,
+                    service,
+                    Level::Error,
+                    problem,
+                ));
+            }
+        }
+        let findings = log_findings(
+            &aggregate(&window, 3),
+            &aggregate(&baseline, 3),
+            &LogSignalConfig::default(),
+        );
+        let new_at = |entity: &str| {
+            findings
+                .iter()
+                .find(|f| f.evidence.entity == entity && f.evidence.id.starts_with("sig-new"))
+                .unwrap_or_else(|| panic!("no new-message finding at {entity}"))
+        };
+        let own = new_at("db");
+        assert!(!own.evidence.summary.contains("reports a failure"));
+        for caller in ["web", "proxy"] {
+            let reported = new_at(caller);
+            assert!(
+                (own.contribution / reported.contribution - 2.0).abs() < 1e-9,
+                "{caller}: {} vs {}",
+                reported.contribution,
+                own.contribution
+            );
+            assert!(
+                reported
+                    .evidence
+                    .summary
+                    .contains("reports a failure of a service it calls"),
+                "{}",
+                reported.evidence.summary
+            );
+        }
     }
 }
