@@ -1139,11 +1139,35 @@ fn template_label(s: &TemplateStat) -> String {
 /// exception. Any other message, error or not, comes from code that kept running on a value it
 /// did not expect ("not found", "failed", a different branch): a wrong return value upstream.
 fn code_fault(t: &TemplateStat) -> FaultType {
+    if let Some(resource) = exhausted_resource(t) {
+        return resource;
+    }
     if mentions_exception(&t.sample) {
         FaultType::Exception
     } else {
         FaultType::WrongReturnValue
     }
+}
+
+/// The resource a warning or error says ran short or moved: memory (`OutOfMemoryError`,
+/// "Cannot allocate memory", a memory alert) or CPU (a CPU alert, throttling). The starved code
+/// may throw as well, but what it ran out of is the fault.
+fn exhausted_resource(t: &TemplateStat) -> Option<FaultType> {
+    if severity(t.worst_level) < 2 {
+        return None;
+    }
+    let text = t.sample.to_ascii_lowercase();
+    let memory = ["memory", "mem", "outofmemoryerror", "oom", "oomkilled"];
+    if memory.iter().any(|w| mentions_word(&text, w)) {
+        return Some(FaultType::Memory);
+    }
+    if ["cpu", "throttled", "throttling"]
+        .iter()
+        .any(|w| mentions_word(&text, w))
+    {
+        return Some(FaultType::Cpu);
+    }
+    None
 }
 
 /// Exception text, or a line of a stack trace (some loggers write each frame as its own record).
@@ -1991,5 +2015,48 @@ ProcessExecutionError: Unexpected error";
                 reported.evidence.summary
             );
         }
+    }
+
+    /// A warning or error about memory or CPU names that resource as the fault, even when the
+    /// starved code threw; other problems keep their code-fault type.
+    #[test]
+    fn a_problem_naming_memory_or_cpu_is_that_resource() {
+        let stat = |level: Level, sample: &str| {
+            aggregate(&[rec(1, SECOND, "cart", level, sample)], 3).remove(0)
+        };
+        for (sample, fault) in [
+            (
+                "java.lang.OutOfMemoryError: Java heap space",
+                FaultType::Memory,
+            ),
+            (
+                "metric alert: docker memory usage pct up",
+                FaultType::Memory,
+            ),
+            ("metric alert: system mem used up", FaultType::Memory),
+            ("container was OOMKilled", FaultType::Memory),
+            (
+                "metric alert: container cpu usage seconds up",
+                FaultType::Cpu,
+            ),
+            ("request handler throttled for 200ms", FaultType::Cpu),
+            (
+                "NullPointerException at com.example.Cart.total",
+                FaultType::Exception,
+            ),
+            ("order not found", FaultType::WrongReturnValue),
+            // A word that only contains a resource name does not name it.
+            (
+                "memoryless retry policy rejected",
+                FaultType::WrongReturnValue,
+            ),
+        ] {
+            assert_eq!(code_fault(&stat(Level::Error, sample)), fault, "{sample}");
+        }
+        // Routine lines that mention memory describe the service, not a fault.
+        assert_eq!(
+            code_fault(&stat(Level::Info, "memory cache warmed")),
+            FaultType::WrongReturnValue
+        );
     }
 }
