@@ -267,35 +267,28 @@ pub fn log_findings_in(
     let mut new_messages: Vec<(Finding, &TemplateStat)> = Vec::new();
     let mut bursts: Vec<(Finding, &TemplateStat)> = Vec::new();
 
-    let changes: BTreeMap<&(String, String), Change> = win
+    // Each window message's change against the baseline, and its text: template ids are per
+    // service, so the text is what tells that several services changed the same message.
+    let changes: BTreeMap<&(String, String), (Change, String)> = win
         .iter()
         .map(|(k, t)| {
             let b = base.get(k).map_or(0, |b| b.count);
-            (k, change_of(t, b, scale, config))
+            (k, (change_of(t, b, scale, config), mask_message(&t.sample)))
         })
         .collect();
-    // How many services each changed message text is new or bursting at (see `crowd_exponent`).
-    // Template ids are per service, so the text is the key.
-    let text_of = |t: &TemplateStat| mask_message(&t.sample);
-    let service_of =
-        |entity: &'_ str| -> String { graph.map_or(entity, |g| g.service_of(entity)).to_string() };
-    let mut crowd_services: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for (k, change) in &changes {
+    // The services each changed message text is new or bursting at (see `crowd_exponent`).
+    let mut crowd: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for ((entity, _), (change, text)) in &changes {
         if *change != Change::None {
-            crowd_services
-                .entry(text_of(win[*k]))
-                .or_default()
-                .insert(service_of(&k.0));
+            let service = graph.map_or(entity.as_str(), |g| g.service_of(entity));
+            crowd.entry(text).or_default().insert(service);
         }
     }
-    let crowd: HashMap<String, usize> = crowd_services
-        .into_iter()
-        .map(|(text, services)| (text, services.len()))
-        .collect();
     for (k @ (service, key), t) in &win {
-        let change = changes[k];
+        let (change, text) = &changes[k];
+        let change = *change;
         let names = named_callee(t, &services);
-        let crowd_n = crowd.get(&text_of(t)).copied().unwrap_or(1);
+        let crowd_n = crowd.get(text.as_str()).map_or(1, BTreeSet::len);
         let crowd_note = if crowd_n > 1 {
             format!("; the same message changed at {crowd_n} services in the window")
         } else {
@@ -1275,6 +1268,28 @@ mod tests {
         v
     }
 
+    /// Twenty routine lines of `service` in the baseline (from 0 s) and twenty in the window
+    /// (from 100 s), record ids from `first_id`.
+    fn routine(
+        service: &str,
+        message: &str,
+        first_id: u64,
+        baseline: &mut Vec<LogRecord>,
+        window: &mut Vec<LogRecord>,
+    ) {
+        for k in 0..20 {
+            let t = k as i64 * SECOND;
+            baseline.push(rec(first_id + k, t, service, Level::Info, message));
+            window.push(rec(
+                first_id + 50 + k,
+                100 * SECOND + t,
+                service,
+                Level::Info,
+                message,
+            ));
+        }
+    }
+
     #[test]
     fn quiet_window_is_no_incident() {
         let base = steady(100, 0);
@@ -1896,22 +1911,7 @@ ProcessExecutionError: Unexpected error";
         let writers = ["cart-0", "cart-1", "cart-2", "shipping-0"];
         for (n, writer) in writers.iter().enumerate() {
             let i = n as u64 * 100;
-            for k in 0..20 {
-                baseline.push(rec(
-                    i + k,
-                    k as i64 * SECOND,
-                    writer,
-                    Level::Info,
-                    "served request",
-                ));
-                window.push(rec(
-                    i + 50 + k,
-                    (100 + k as i64) * SECOND,
-                    writer,
-                    Level::Info,
-                    "served request",
-                ));
-            }
+            routine(writer, "served request", i, &mut baseline, &mut window);
             let message = if writer.starts_with("cart") {
                 "metric alert: container memory usage MB up"
             } else {
@@ -1964,17 +1964,7 @@ ProcessExecutionError: Unexpected error";
         ];
         for (n, (service, problem)) in problems.iter().enumerate() {
             let i = n as u64 * 100;
-            for k in 0..20 {
-                let t = k as i64 * SECOND;
-                baseline.push(rec(i + k, t, service, Level::Info, "handled request"));
-                window.push(rec(
-                    i + 50 + k,
-                    100 * SECOND + t,
-                    service,
-                    Level::Info,
-                    "handled request",
-                ));
-            }
+            routine(service, "handled request", i, &mut baseline, &mut window);
             for k in 0..5 {
                 window.push(rec(
                     i + 80 + k,
