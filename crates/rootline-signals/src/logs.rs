@@ -365,10 +365,7 @@ pub fn log_findings_in(
     // given way to.
     let unusual_problems: Vec<&TemplateStat> = win
         .iter()
-        .filter(|(k, t)| {
-            severity(t.worst_level) >= 2
-                && change_of(t, base.get(*k).map_or(0, |b| b.count), scale, config) != Change::None
-        })
+        .filter(|(k, t)| severity(t.worst_level) >= 2 && changes[k].0 != Change::None)
         .map(|(_, t)| *t)
         .collect();
     // Routine messages with their surplus over the baseline: a stopped message may live on in
@@ -1038,11 +1035,13 @@ fn callers_view(named: Option<&str>) -> String {
 /// occurred in the downstream service", Envoy's "upstream connect error"): its writer is the
 /// caller reporting it, like one that names the service.
 fn blames_unnamed_dependency(t: &TemplateStat) -> bool {
-    let text = t.sample.to_ascii_lowercase();
-    severity(t.worst_level) >= 2
-        && ["downstream", "upstream"]
-            .iter()
-            .any(|w| mentions_word(&text, w))
+    severity(t.worst_level) >= 2 && mentions_any_word(&t.sample, &["downstream", "upstream"])
+}
+
+/// Whether `text`, in any case, holds one of the lowercase `words` as a whole word.
+fn mentions_any_word(text: &str, words: &[&str]) -> bool {
+    let text = text.to_ascii_lowercase();
+    words.iter().any(|w| mentions_word(&text, w))
 }
 
 /// What a warning or error that names another service counts against its own writer: it is
@@ -1149,18 +1148,15 @@ fn exhausted_resource(t: &TemplateStat) -> Option<FaultType> {
     if severity(t.worst_level) < 2 {
         return None;
     }
-    let text = t.sample.to_ascii_lowercase();
     let memory = ["memory", "mem", "outofmemoryerror", "oom", "oomkilled"];
-    if memory.iter().any(|w| mentions_word(&text, w)) {
-        return Some(FaultType::Memory);
+    let cpu = ["cpu", "throttled", "throttling"];
+    if mentions_any_word(&t.sample, &memory) {
+        Some(FaultType::Memory)
+    } else if mentions_any_word(&t.sample, &cpu) {
+        Some(FaultType::Cpu)
+    } else {
+        None
     }
-    if ["cpu", "throttled", "throttling"]
-        .iter()
-        .any(|w| mentions_word(&text, w))
-    {
-        return Some(FaultType::Cpu);
-    }
-    None
 }
 
 /// Exception text, or a line of a stack trace (some loggers write each frame as its own record).
