@@ -14,6 +14,7 @@
 //! | `GET /api/v1/investigations/{id}` | the stored [`rootline_core::Report`], 404 when missing |
 //! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
 //! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
+//! | `POST /chatops/slash` | the Slack-compatible slash command (`investigate`, `show`, `incidents`), when [`AppState::with_chatops`] is used (see `chatops.rs`) |
 //! | `POST /api/v1/ingest/{logs,traces,metrics}`, `POST /v1/{logs,metrics,traces}` (OTLP/HTTP) | telemetry ingest, when [`AppState::with_ingest`] is used (see `ingest.rs`) |
 //!
 //! Every error is `{"error": {"code": "...", "message": "..."}}` (see [`ApiError`]).
@@ -37,6 +38,7 @@
 
 mod auth;
 mod changes;
+mod chatops;
 mod error;
 mod ingest;
 mod routes;
@@ -51,13 +53,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use changes::ChangeService;
+pub use chatops::{
+    ChatMessage, ChatopsConfig, InvestigateService, escape as chat_escape,
+    format_report as chat_report, slack_signature,
+};
 pub use error::ApiError;
 pub use ingest::IngestService;
 pub use service::{BoxFuture, IncidentService, ServiceError};
@@ -74,6 +80,11 @@ pub struct AppState {
     pub executor: Arc<dyn rootline_actions::Executor>,
     /// Stores telemetry posted to the ingest and OTLP endpoints; they answer 404 without it.
     pub ingest: Option<Arc<dyn IngestService>>,
+    /// Runs investigations for the slash command's `investigate`; without it the command only
+    /// shows stored ones.
+    pub investigations: Option<Arc<dyn InvestigateService>>,
+    /// Enables `POST /chatops/slash`; it answers 404 without it.
+    pub chatops: Option<Arc<ChatopsConfig>>,
 }
 
 impl AppState {
@@ -82,7 +93,21 @@ impl AppState {
             store: Arc::new(store),
             executor: Arc::new(rootline_actions::DryRunExecutor),
             ingest: None,
+            investigations: None,
+            chatops: None,
         }
+    }
+
+    /// Lets the slash command run investigations over what the server has ingested.
+    pub fn with_investigations(mut self, investigations: Arc<dyn InvestigateService>) -> AppState {
+        self.investigations = Some(investigations);
+        self
+    }
+
+    /// Enables the slash command (`POST /chatops/slash`).
+    pub fn with_chatops(mut self, config: ChatopsConfig) -> AppState {
+        self.chatops = Some(Arc::new(config));
+        self
     }
 
     /// Enables `POST /api/v1/ingest/*` and the OTLP/HTTP receiver (`POST /v1/*`).
@@ -115,6 +140,8 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(routes::healthz))
+        // Authenticated by the chat server's signature or token, not by a bearer token.
+        .route("/chatops/slash", post(chatops::slash))
         .nest("/api/v1", api)
         .merge(ingest::otlp_routes().route_layer(middleware::from_fn(auth::require_token)))
         .fallback(routes::no_route)

@@ -799,11 +799,26 @@ async fn templates(settings: &Settings, command: TemplatesCommand) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(settings: &Settings, _args: ServeArgs) -> Result<ExitCode> {
+async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
     let store = open_store(settings).await?;
-    // Ingest endpoints and the OTLP/HTTP receiver write to the same data dir as `rootline ingest`.
-    let ingest = crate::live_ingest::LiveIngest::open(&settings.data_dir)?;
-    let state = rootline_server::AppState::new(store).with_ingest(std::sync::Arc::new(ingest));
+    // Ingest endpoints and the OTLP/HTTP receiver write to the same data dir as `rootline ingest`;
+    // the slash command's investigations read the same indexes.
+    let indexes = crate::live_ingest::LiveIndexes::open(&settings.data_dir)?;
+    let ingest = crate::live_ingest::LiveIngest::over(&indexes, &settings.data_dir)?;
+    let investigations = crate::live_investigate::LiveInvestigations::new(
+        indexes,
+        &settings.data_dir,
+        store.clone(),
+        crate::replay_cli::context_budget(settings),
+    );
+    let mut state = rootline_server::AppState::new(store)
+        .with_ingest(std::sync::Arc::new(ingest))
+        .with_investigations(std::sync::Arc::new(investigations));
+    let chatops = rootline_server::ChatopsConfig::new(args.slack_signing_secret, args.chat_token);
+    if let Some(config) = chatops {
+        eprintln!("slash command enabled at POST /chatops/slash");
+        state = state.with_chatops(config);
+    }
     let app = rootline_server::Application::build(&settings.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -17,17 +17,34 @@ pub const METRICS_DIR: &str = "metrics";
 
 pub struct LiveIngest(LiveIngestor);
 
+/// The data dir's three indexes, opened once: the ingest writes them and the chat
+/// investigations read them (`src/live_investigate.rs`).
+#[derive(Clone)]
+pub struct LiveIndexes {
+    pub logs: Arc<LogIndex>,
+    pub spans: Arc<SpanIndex>,
+    pub metrics: Arc<MetricIndex>,
+}
+
+impl LiveIndexes {
+    /// Opens (creating when missing) `data_dir`'s `index/`, `spans/` and `metrics/`.
+    pub fn open(data_dir: &Path) -> anyhow::Result<LiveIndexes> {
+        Ok(LiveIndexes {
+            logs: Arc::new(LogIndex::open(&data_dir.join("index"))?),
+            spans: Arc::new(SpanIndex::open(&data_dir.join("spans"))?),
+            metrics: Arc::new(MetricIndex::open(&data_dir.join(METRICS_DIR))?),
+        })
+    }
+}
+
 impl LiveIngest {
-    /// Opens (creating when missing) `data_dir`'s log index, span index, metric index and
-    /// template snapshot: `index/`, `spans/`, `metrics/`, `templates.json`.
-    pub fn open(data_dir: &Path) -> anyhow::Result<LiveIngest> {
-        let logs = Arc::new(LogIndex::open(&data_dir.join("index"))?);
-        let spans = Arc::new(SpanIndex::open(&data_dir.join("spans"))?);
-        let metrics = Arc::new(MetricIndex::open(&data_dir.join(METRICS_DIR))?);
+    /// Writes to `indexes`, which belong to `data_dir`, and to its template snapshot
+    /// (`templates.json`).
+    pub fn over(indexes: &LiveIndexes, data_dir: &Path) -> anyhow::Result<LiveIngest> {
         Ok(LiveIngest(LiveIngestor::new(
-            logs,
-            spans,
-            metrics,
+            indexes.logs.clone(),
+            indexes.spans.clone(),
+            indexes.metrics.clone(),
             data_dir.join("templates.json"),
         )?))
     }

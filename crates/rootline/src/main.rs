@@ -5,6 +5,7 @@ mod changes_cli;
 mod commands;
 mod config;
 mod live_ingest;
+mod live_investigate;
 mod replay_cli;
 
 use std::path::PathBuf;
@@ -335,6 +336,14 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:7878).
     #[arg(long, env = "ROOTLINE_LISTEN")]
     pub listen: Option<String>,
+    /// Slack's signing secret: enables the `/rootline` slash command at `POST /chatops/slash`,
+    /// with every request's signature checked.
+    #[arg(long, env = "ROOTLINE_SLACK_SIGNING_SECRET", hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
+    /// The token Mattermost or Rocket.Chat sends with its slash command: enables the command
+    /// for those servers (a signing secret, when also given, takes precedence).
+    #[arg(long, env = "ROOTLINE_CHAT_TOKEN", hide_env_values = true)]
+    pub chat_token: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {

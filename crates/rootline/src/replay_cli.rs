@@ -24,7 +24,7 @@ use crate::{Format, InvestigateArgs};
 
 /// The token budget for packing the context of an offline run, so that a later replay with a
 /// model sees what a model would have seen: `[llm] context_tokens`, else the model default.
-fn context_budget(settings: &Settings) -> usize {
+pub(crate) fn context_budget(settings: &Settings) -> usize {
     settings
         .llm
         .context_tokens
@@ -52,15 +52,9 @@ pub(crate) async fn persist(
     report: &mut Report,
     context: &PackedContext,
 ) -> Result<String> {
-    let rows = rootline_agent::number_hypotheses(report);
-    store.save_incident(&report.incident).await?;
-    store.save_investigation(report).await?;
-    let frozen = FrozenEvidence::freeze(report, context);
-    let hash = store
-        .save_evidence_snapshot(&report.investigation_id, &frozen.to_value(), Utc::now())
-        .await?;
-    store.save_hypotheses(&rows).await?;
-    Ok(hash)
+    crate::live_investigate::persist_investigation(store, report, context)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// `rootline investigate --replay ID`.

@@ -270,7 +270,8 @@ fn otlp_metrics() -> ExportMetricsServiceRequest {
 async fn start(data_dir: &Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let url = format!("sqlite://{}", data_dir.join("rootline.db").display());
     let store = Store::connect(&url).await.unwrap();
-    let ingest = live_ingest::LiveIngest::open(data_dir).unwrap();
+    let indexes = live_ingest::LiveIndexes::open(data_dir).unwrap();
+    let ingest = live_ingest::LiveIngest::over(&indexes, data_dir).unwrap();
     let state = AppState::new(store).with_ingest(Arc::new(ingest));
     let app = Application::build("127.0.0.1:0", state).await.unwrap();
     let addr = app.local_addr().unwrap();

@@ -1,0 +1,110 @@
+//! `rootline serve`'s investigations for the slash command: the server's
+//! [`InvestigateService`] over the agent, reading the indexes the live ingest writes (the server
+//! cannot depend on the agent, so the CLI joins them). Each investigation is stored like one run
+//! by `rootline investigate`: incident, report, frozen evidence snapshot.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use rootline_agent::{EngineConfig, FrozenEvidence, Sources};
+use rootline_core::{Incident, Report};
+use rootline_server::{BoxFuture, InvestigateService, ServiceError};
+use rootline_signals::pack::PackedContext;
+use rootline_store::Store;
+
+use crate::live_ingest::LiveIndexes;
+
+/// Changes up to this long before the start can explain an incident; later ones may be
+/// mitigations. The same lookback as `rootline investigate`.
+pub const CHANGE_LOOKBACK_NS: i64 = 2 * 3600 * 1_000_000_000;
+
+pub struct LiveInvestigations {
+    indexes: LiveIndexes,
+    data_dir: PathBuf,
+    store: Store,
+    /// Token budget of the packed context frozen with each investigation.
+    context_tokens: usize,
+}
+
+impl LiveInvestigations {
+    pub fn new(
+        indexes: LiveIndexes,
+        data_dir: &Path,
+        store: Store,
+        context_tokens: usize,
+    ) -> LiveInvestigations {
+        LiveInvestigations {
+            indexes,
+            data_dir: data_dir.to_path_buf(),
+            store,
+            context_tokens,
+        }
+    }
+
+    async fn run(&self, incident: Incident) -> Result<Report, ServiceError> {
+        let (start_ns, end_ns) = incident.window_ns();
+        let changes = self
+            .store
+            .list_change_events(start_ns - CHANGE_LOOKBACK_NS, end_ns, None)
+            .await?;
+        let topology = rootline_agent::bundle::load_topology(
+            &self.data_dir.join(rootline_agent::bundle::TOPOLOGY_FILE),
+        )
+        .map_err(internal)?;
+        let templates = std::sync::Arc::new(
+            rootline_agent::load_miner(&self.data_dir.join("templates.json")).map_err(internal)?,
+        );
+        let sources = Sources {
+            logs: self.indexes.logs.clone(),
+            spans: Some(self.indexes.spans.clone()),
+            metrics: Some(self.indexes.metrics.clone()),
+            changes,
+            topology,
+        };
+        let mut report =
+            rootline_agent::investigate(sources, templates, incident, EngineConfig::default())
+                .await
+                .map_err(internal)?;
+        let logs = self.indexes.logs.clone();
+        let budget = self.context_tokens;
+        let snapshot = report.clone();
+        let context = tokio::task::spawn_blocking(move || {
+            rootline_agent::packed_context(&snapshot, &logs, budget)
+        })
+        .await
+        .map_err(internal)?;
+        persist_investigation(&self.store, &mut report, &context)
+            .await
+            .map_err(ServiceError::Internal)?;
+        Ok(report)
+    }
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
+    ServiceError::Internal(Box::new(e))
+}
+
+impl InvestigateService for LiveInvestigations {
+    fn investigate(&self, incident: Incident) -> BoxFuture<'_, Result<Report, ServiceError>> {
+        Box::pin(self.run(incident))
+    }
+}
+
+/// Stores a finished investigation: its incident, the report (model hypotheses numbered with
+/// their store ids), the frozen evidence snapshot and the hypothesis rows. Returns the
+/// snapshot's content hash.
+pub async fn persist_investigation(
+    store: &Store,
+    report: &mut Report,
+    context: &PackedContext,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let rows = rootline_agent::number_hypotheses(report);
+    store.save_incident(&report.incident).await?;
+    store.save_investigation(report).await?;
+    let frozen = FrozenEvidence::freeze(report, context);
+    let hash = store
+        .save_evidence_snapshot(&report.investigation_id, &frozen.to_value(), Utc::now())
+        .await?;
+    store.save_hypotheses(&rows).await?;
+    Ok(hash)
+}
