@@ -1,5 +1,5 @@
 //! A Slack-compatible slash command (`/rootline ...`), served by rootline itself: Slack, and the
-//! self-hosted Mattermost and Rocket.Chat, which post the same form.
+//! self-hosted Mattermost, which posts the same form.
 //!
 //! `POST /chatops/slash` takes the chat server's `application/x-www-form-urlencoded` body
 //! (`command`, `text`, `user_name`, `response_url`, ...) and answers with a message
@@ -15,7 +15,7 @@
 //! Requests are authenticated before anything is read: with Slack's signing secret
 //! (`X-Slack-Signature` over `v0:{timestamp}:{body}`, timestamps older than five minutes
 //! refused, so a captured request cannot be replayed), or with the verification token Mattermost
-//! and Rocket.Chat put in the `token` field. Without either configured the endpoint answers 404.
+//! puts in the `token` field. Without either configured the endpoint answers 404.
 //!
 //! Decisions:
 //! - The chat answers within Slack's three seconds: an investigation that takes longer goes on in
@@ -66,7 +66,7 @@ pub trait InvestigateService: Send + Sync + 'static {
 pub struct ChatopsConfig {
     /// Slack's signing secret (Slack app settings, "Basic Information").
     pub signing_secret: Option<String>,
-    /// The token Mattermost or Rocket.Chat sends in the `token` field.
+    /// The token Mattermost sends in the `token` field.
     pub verification_token: Option<String>,
     /// How long an investigation may run before the answer is posted to `response_url` instead.
     pub answer_within: Duration,

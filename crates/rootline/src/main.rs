@@ -340,7 +340,7 @@ pub struct ServeArgs {
     /// with every request's signature checked.
     #[arg(long, env = "ROOTLINE_SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<String>,
-    /// The token Mattermost or Rocket.Chat sends with its slash command: enables the command
+    /// The token Mattermost sends with its slash command: enables the command
     /// for those servers (a signing secret, when also given, takes precedence).
     #[arg(long, env = "ROOTLINE_CHAT_TOKEN", hide_env_values = true)]
     pub chat_token: Option<String>,
