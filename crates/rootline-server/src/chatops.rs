@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, chain};
 use crate::service::{BoxFuture, ServiceError};
 
 /// Slack refuses requests whose timestamp is further than this from now; so do we.
@@ -244,32 +244,15 @@ async fn investigate_in_time(
 }
 
 fn finished(joined: Result<Result<Report, ServiceError>, tokio::task::JoinError>) -> ChatMessage {
-    match joined {
-        Ok(Ok(report)) => ChatMessage::to_channel(format_report(&report)),
-        Ok(Err(e)) => {
-            tracing::error!(error = %error_chain(&e), "chat investigation failed");
-            ChatMessage::to_caller(
-                "The investigation failed on the server; its log has the details.".into(),
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "chat investigation task failed");
-            ChatMessage::to_caller(
-                "The investigation failed on the server; its log has the details.".into(),
-            )
-        }
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
+    let failure = match joined {
+        Ok(Ok(report)) => return ChatMessage::to_channel(format_report(&report)),
+        Ok(Err(e)) => chain(&e),
+        Err(e) => chain(&e),
+    };
+    tracing::error!(error = %failure, "chat investigation failed");
+    ChatMessage::to_caller(
+        "The investigation failed on the server; its log has the details.".into(),
+    )
 }
 
 fn is_web_url(url: &str) -> bool {

@@ -6,7 +6,6 @@
 //! logging happens in [`log_errors`], not in `into_response`, which only attaches the error to
 //! the response.
 
-use std::error::Error as _;
 use std::sync::Arc;
 
 use axum::Json;
@@ -120,7 +119,7 @@ pub(crate) async fn log_errors(req: Request, next: Next) -> Response {
 }
 
 /// `err: source: source…`
-fn chain(err: &ApiError) -> String {
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

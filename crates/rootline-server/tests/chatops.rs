@@ -108,6 +108,13 @@ async fn post_form(addr: SocketAddr, body: String) -> reqwest::Response {
         .unwrap()
 }
 
+/// A command with the right token whose answer must be a chat message.
+async fn ask(addr: SocketAddr, text: &str) -> ChatMessage {
+    let reply = post_form(addr, form(TOKEN, text, "")).await;
+    assert_eq!(reply.status(), 200, "{text}");
+    reply.json().await.unwrap()
+}
+
 fn config(answer_within: Duration) -> ChatopsConfig {
     let mut c = ChatopsConfig::new(None, Some(TOKEN.into())).unwrap();
     c.answer_within = answer_within;
@@ -179,19 +186,11 @@ async fn callers_are_authenticated_and_help_stays_private(url: String) {
     assert_eq!(refused.status(), 401);
     assert!(store.list_incidents().await.unwrap().is_empty());
 
-    let help: ChatMessage = post_form(on, form(TOKEN, "", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let help = ask(on, "").await;
     assert_eq!(help.response_type, "ephemeral");
     assert!(help.text.contains("/rootline investigate"), "{}", help.text);
 
-    let bad: ChatMessage = post_form(on, form(TOKEN, "investigate last 5y", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bad = ask(on, "investigate last 5y").await;
     assert_eq!(bad.response_type, "ephemeral");
     assert!(
         bad.text.starts_with("`5y` is not a duration"),
@@ -201,11 +200,7 @@ async fn callers_are_authenticated_and_help_stays_private(url: String) {
     assert!(store.list_incidents().await.unwrap().is_empty());
 
     // Fast enough: the answer is the result itself, for the channel.
-    let done: ChatMessage = post_form(on, form(TOKEN, "investigate payments", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let done = ask(on, "investigate payments").await;
     assert_eq!(done.response_type, "in_channel");
     assert!(
         done.text.contains("1. *payments* exception"),
@@ -213,11 +208,7 @@ async fn callers_are_authenticated_and_help_stays_private(url: String) {
         done.text
     );
 
-    let missing: ChatMessage = post_form(on, form(TOKEN, "show no-such-id", ""))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let missing = ask(on, "show no-such-id").await;
     assert_eq!(missing.response_type, "ephemeral");
     assert!(
         missing.text.contains("No investigation"),
