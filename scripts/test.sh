@@ -19,4 +19,14 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   }
 fi
 
+# The browser test (crates/rootline/tests/timeline_browser.rs) drives Debian's Chromium; it skips
+# with a message when none is installed and this script cannot install it (not root, no apt).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the browser test..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+    || echo "could not install chromium: the browser test will skip" >&2
+fi
+
 exec cargo test --workspace "$@"

@@ -14,6 +14,7 @@
 //! | `GET /api/v1/investigations/{id}` | the stored [`rootline_core::Report`], 404 when missing |
 //! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
 //! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
+//! | `GET /ui`, `GET /ui/incidents/{id}[?investigation=ID]` | the web incident timeline: HTML, no script (see `timeline.rs`) |
 //! | `POST /chatops/slash` | the Slack-compatible slash command (`investigate`, `show`, `incidents`), when [`AppState::with_chatops`] is used (see `chatops.rs`) |
 //! | `POST /api/v1/ingest/{logs,traces,metrics}`, `POST /v1/{logs,metrics,traces}` (OTLP/HTTP) | telemetry ingest, when [`AppState::with_ingest`] is used (see `ingest.rs`) |
 //!
@@ -43,6 +44,7 @@ mod error;
 mod ingest;
 mod routes;
 mod service;
+mod timeline;
 mod verdicts;
 
 use std::future::Future;
@@ -142,6 +144,9 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::healthz))
         // Authenticated by the chat server's signature or token, not by a bearer token.
         .route("/chatops/slash", post(chatops::slash))
+        // The web incident timeline: HTML over the same read services as the JSON API.
+        .route("/ui", get(timeline::incidents_page))
+        .route("/ui/incidents/{id}", get(timeline::incident_page))
         .nest("/api/v1", api)
         .merge(ingest::otlp_routes().route_layer(middleware::from_fn(auth::require_token)))
         .fallback(routes::no_route)

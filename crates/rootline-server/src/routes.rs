@@ -30,12 +30,12 @@ pub(crate) struct InvestigationList {
 /// An investigation in a listing: the wire form of [`rootline_store::InvestigationSummary`].
 #[derive(Debug, Serialize)]
 pub(crate) struct InvestigationSummary {
-    id: String,
-    incident_id: String,
-    created_at: String,
-    mode: String,
-    outcome: String,
-    top_entity: Option<String>,
+    pub(crate) id: String,
+    pub(crate) incident_id: String,
+    pub(crate) created_at: String,
+    pub(crate) mode: String,
+    pub(crate) outcome: String,
+    pub(crate) top_entity: Option<String>,
 }
 
 impl From<rootline_store::InvestigationSummary> for InvestigationSummary {
@@ -53,7 +53,7 @@ impl From<rootline_store::InvestigationSummary> for InvestigationSummary {
 
 /// The `{id}` path segment, checked; a bad one is a 400 in the usual error shape.
 #[derive(Debug)]
-pub(crate) struct Id(String);
+pub(crate) struct Id(pub(crate) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;

@@ -216,7 +216,7 @@ impl GovernanceService for Store {
 }
 
 /// Maps the store's governance errors to HTTP.
-fn api_error(e: GovernanceError) -> ApiError {
+pub(crate) fn api_error(e: GovernanceError) -> ApiError {
     match e {
         GovernanceError::Store(e) => ServiceError::from(e).into(),
         GovernanceError::Refused(r) => refusal(r),

@@ -8,18 +8,13 @@
 //! Requests go over TCP through a minimal HTTP/1.1 client (`Connection: close`), so routing,
 //! layers, status codes, headers and bodies are all exercised as a client sees them.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
 use rootline_core::{Incident, Report};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[macro_use]
 mod common;
 
-use common::{REQUEST_TIMEOUT, Response, TestApp, on_postgres, on_sqlite, spawn_app};
+use common::{on_postgres, on_sqlite, spawn_app};
 
 on_both_backends!(
     healthz_is_ok,
@@ -28,68 +23,6 @@ on_both_backends!(
     bad_ids_give_400_json_errors,
     unreachable_store_gives_503_without_details,
 );
-
-impl TestApp {
-    /// `GET path` over a fresh connection.
-    async fn get(&self, path: &str) -> Response {
-        tokio::time::timeout(REQUEST_TIMEOUT, http_get(self.addr, path))
-            .await
-            .unwrap_or_else(|_| panic!("GET {path} timed out"))
-    }
-}
-
-async fn http_get(addr: SocketAddr, path: &str) -> Response {
-    let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .expect("a complete response head");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap();
-    let status = status_line
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|s| s.get(..3))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: HashMap<String, String> = lines
-        .map(|l| {
-            let (k, v) = l.split_once(':').expect("header line");
-            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
-        })
-        .collect();
-    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
-        dechunk(body)
-    } else {
-        if let Some(len) = headers.get("content-length") {
-            assert_eq!(len.parse::<usize>().unwrap(), body.len(), "content-length");
-        }
-        body.to_owned()
-    };
-    Response {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
-        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
-}
 
 // ---- fixtures (JSON, so that fields rootline-core adds with a serde default do not break them) ----
 

@@ -3,137 +3,21 @@
 //! throwaway databases and minimal HTTP/1.1 client as `api.rs`). Execution uses the server's
 //! default dry-run executor.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
 use rootline_actions::Role;
 use rootline_core::{Incident, Report};
 use rootline_store::{LOCAL_ADMIN, Store};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[macro_use]
 mod common;
 
-use common::{REQUEST_TIMEOUT, Response, TestApp, on_postgres, on_sqlite, spawn_app};
+use common::{on_postgres, on_sqlite, spawn_app};
 
 on_both_backends!(
     requests_need_a_valid_bearer_token,
     verdicts_over_http,
     actions_over_http,
 );
-
-impl TestApp {
-    /// `GET path` over a fresh connection.
-    async fn get(&self, path: &str) -> Response {
-        self.request("GET", path, None).await
-    }
-
-    async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Response {
-        self.request_as(None, method, path, body).await
-    }
-
-    /// A request with `Authorization: <auth>` when given.
-    async fn request_as(
-        &self,
-        auth: Option<&str>,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-    ) -> Response {
-        tokio::time::timeout(
-            REQUEST_TIMEOUT,
-            http_request(self.addr, auth, method, path, body),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path} timed out"))
-    }
-
-    /// `GET path` as the token's user.
-    async fn get_as(&self, token: &str, path: &str) -> Response {
-        self.request_as(Some(&format!("Bearer {token}")), "GET", path, None)
-            .await
-    }
-
-    /// `POST path` with a JSON body as the token's user.
-    async fn post_as(&self, token: &str, path: &str, body: Value) -> Response {
-        self.request_as(
-            Some(&format!("Bearer {token}")),
-            "POST",
-            path,
-            Some(&body.to_string()),
-        )
-        .await
-    }
-}
-
-async fn http_request(
-    addr: SocketAddr,
-    auth: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-) -> Response {
-    let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
-    let auth = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
-    let body_headers = body.map_or_else(String::new, |b| {
-        format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        )
-    });
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{auth}{body_headers}Connection: close\r\n\r\n{}",
-        body.unwrap_or("")
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .expect("a complete response head");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap();
-    let status = status_line
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|s| s.get(..3))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: HashMap<String, String> = lines
-        .map(|l| {
-            let (k, v) = l.split_once(':').expect("header line");
-            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
-        })
-        .collect();
-    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
-        dechunk(body)
-    } else {
-        if let Some(len) = headers.get("content-length") {
-            assert_eq!(len.parse::<usize>().unwrap(), body.len(), "content-length");
-        }
-        body.to_owned()
-    };
-    Response {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
-        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
-}
 
 // ---- fixtures ----
 

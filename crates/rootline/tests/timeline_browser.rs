@@ -1,0 +1,171 @@
+//! The web incident timeline in a real browser: the bundled Nezha incident, with one hostile log
+//! line added to its window, is investigated by the engine and stored; headless Chromium loads
+//! the incident's page from the server on a real port, and the DOM it built is checked. Skips
+//! with a message when no Chromium is installed (`scripts/test.sh` installs Debian's).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rootline_agent::EngineConfig;
+use rootline_agent::bundle::Bundle;
+use rootline_server::{AppState, Application};
+use rootline_store::Store;
+
+/// A script that would retitle the page if it ran.
+const HOSTILE: &str =
+    "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
+
+fn chromium() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("ROOTLINE_CHROMIUM").ok(),
+        Some("/usr/bin/chromium".into()),
+        Some("/usr/bin/chromium-browser".into()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Loads `url` in headless Chromium and returns the DOM after parsing (and any script).
+fn dump_dom(browser: &Path, url: &str, profile: &Path) -> String {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "chromium did not finish in 90 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
+    let Some(browser) = chromium() else {
+        eprintln!(
+            "skipping the browser test: no Chromium (install Debian's `chromium`, or set \
+             ROOTLINE_CHROMIUM)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let demo =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/demo/nezha-tt-2023-01-29-0925");
+    let bundle_dir = dir.path().join("bundle");
+    copy_dir(&demo, &bundle_dir);
+    // A warning inside the incident window whose text is markup.
+    let hostile = serde_json::json!({
+        "log": format!("17:26:40.000 WARN  u.d.Gateway#12 rejected request {HOSTILE}"),
+        "pod": "ts-ui-dashboard-6d5b7f9c8-abcde",
+        "node": "33.33.33.115",
+        "time_unix_nano": 1_674_984_400_000_000_000i64,
+    });
+    std::fs::write(
+        bundle_dir.join("logs/zz_hostile.jsonl"),
+        format!("{hostile}\n"),
+    )
+    .unwrap();
+
+    let bundle = Bundle::load(&bundle_dir).unwrap();
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let (report, _) =
+        rootline_agent::investigate_bundle(&bundle, &scratch, EngineConfig::default())
+            .await
+            .unwrap();
+    assert!(
+        report
+            .evidence
+            .iter()
+            .any(|e| e.summary.contains("<script>")),
+        "the hostile line should be evidence: {:#?}",
+        report
+            .evidence
+            .iter()
+            .map(|e| &e.summary)
+            .collect::<Vec<_>>()
+    );
+    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.save_incident(&report.incident).await.unwrap();
+    store.save_investigation(&report).await.unwrap();
+
+    let app = Application::build("127.0.0.1:0", AppState::new(store))
+        .await
+        .unwrap();
+    let addr = app.local_addr().unwrap();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let page = format!("http://{addr}/ui/incidents/{}", report.incident.id);
+    let profile = dir.path().join("chromium-profile");
+    let dom = tokio::task::spawn_blocking(move || dump_dom(&browser, &page, &profile))
+        .await
+        .unwrap();
+    assert!(dom.contains("<svg"), "no page rendered: {dom}");
+
+    // The title is the incident's: neither the script nor the image handler ran.
+    let title = dom
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap();
+    assert_eq!(title, format!("{} · rootline", report.incident.title));
+    assert!(!dom.contains("<script") && !dom.contains("<img"), "{dom}");
+    assert!(dom.contains("&lt;script&gt;document.title="), "{dom}");
+
+    // The known root cause heads the candidates table, as it heads the report.
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demo.join("truth.json")).unwrap()).unwrap();
+    let first_row = dom
+        .split("<table class=\"candidates\">")
+        .nth(1)
+        .and_then(|t| t.split("<td class=\"entity\">").nth(1))
+        .unwrap();
+    assert!(
+        first_row.starts_with(truth["root_cause_service"].as_str().unwrap()),
+        "{first_row}"
+    );
+    // Every piece of evidence is in the list, and each on a lane has its dot.
+    assert_eq!(
+        dom.matches("<li id=\"ev-").count(),
+        report.evidence.len(),
+        "{dom}"
+    );
+    let dots = dom.matches("<circle").count();
+    assert!(dots > 0 && dots <= report.evidence.len(), "{dots} dots");
+}
