@@ -43,6 +43,7 @@ use sha2::Sha256;
 use crate::AppState;
 use crate::error::{ApiError, chain};
 use crate::service::{BoxFuture, ServiceError};
+use crate::timeline::url_component;
 
 /// Slack refuses requests whose timestamp is further than this from now; so do we.
 const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
@@ -70,6 +71,9 @@ pub struct ChatopsConfig {
     pub verification_token: Option<String>,
     /// How long an investigation may run before the answer is posted to `response_url` instead.
     pub answer_within: Duration,
+    /// Where people reach this server (`https://rootline.example.com`): answers link to the
+    /// incident's timeline page there.
+    pub public_url: Option<String>,
 }
 
 impl ChatopsConfig {
@@ -90,7 +94,16 @@ impl ChatopsConfig {
             signing_secret,
             verification_token,
             answer_within: Self::DEFAULT_ANSWER_WITHIN,
+            public_url: None,
         })
+    }
+
+    /// Links answers to the timeline pages under `url`.
+    pub fn with_public_url(mut self, url: Option<String>) -> ChatopsConfig {
+        self.public_url = url
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty());
+        self
     }
 }
 
@@ -184,7 +197,9 @@ pub(crate) async fn slash(
     let message = match command {
         SlashCommand::Help => ChatMessage::to_caller(usage()),
         SlashCommand::Show(id) => match state.store.get_investigation(&id).await? {
-            Some(report) => ChatMessage::to_channel(format_report(&report)),
+            Some(report) => {
+                ChatMessage::to_channel(format_report(&report, config.public_url.as_deref()))
+            }
             None => ChatMessage::to_caller(format!("No investigation with id `{}`.", escape(&id))),
         },
         SlashCommand::Incidents => {
@@ -217,9 +232,10 @@ async fn investigate_in_time(
     response_url: String,
 ) -> ChatMessage {
     let title = incident.title.clone();
+    let public_url = config.public_url.clone();
     let mut task = tokio::spawn(async move { investigations.investigate(incident).await });
     match tokio::time::timeout(config.answer_within, &mut task).await {
-        Ok(joined) => finished(joined),
+        Ok(joined) => finished(joined, public_url.as_deref()),
         Err(_) => {
             if !is_web_url(&response_url) {
                 // Nowhere to post later: let it finish and store it; say where to find it.
@@ -230,7 +246,7 @@ async fn investigate_in_time(
                 ));
             }
             tokio::spawn(async move {
-                let message = finished(task.await);
+                let message = finished(task.await, public_url.as_deref());
                 if let Err(e) = post_message(&response_url, &message).await {
                     tracing::warn!(error = %e, "cannot post the investigation to response_url");
                 }
@@ -243,9 +259,12 @@ async fn investigate_in_time(
     }
 }
 
-fn finished(joined: Result<Result<Report, ServiceError>, tokio::task::JoinError>) -> ChatMessage {
+fn finished(
+    joined: Result<Result<Report, ServiceError>, tokio::task::JoinError>,
+    public_url: Option<&str>,
+) -> ChatMessage {
     let failure = match joined {
-        Ok(Ok(report)) => return ChatMessage::to_channel(format_report(&report)),
+        Ok(Ok(report)) => return ChatMessage::to_channel(format_report(&report, public_url)),
         Ok(Err(e)) => chain(&e),
         Err(e) => chain(&e),
     };
@@ -525,9 +544,9 @@ fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
-/// A report as a chat message: outcome, the leading candidates with their evidence ids, and the
-/// investigation id to look it up again.
-pub fn format_report(report: &Report) -> String {
+/// A report as a chat message: outcome, the leading candidates with their evidence ids, the
+/// investigation id to look it up again and, with a public URL, a link to its timeline page.
+pub fn format_report(report: &Report, public_url: Option<&str>) -> String {
     let mut lines = vec![format!(
         "*{}* ({} to {}, {} log records; baseline {} records)",
         escape(&report.incident.title),
@@ -578,6 +597,13 @@ pub fn format_report(report: &Report) -> String {
         escape(&report.investigation_id),
         escape(&report.investigation_id)
     ));
+    if let Some(base) = public_url {
+        lines.push(format!(
+            "Timeline: {base}/ui/incidents/{}?investigation={}",
+            url_component(&report.incident.id),
+            url_component(&report.investigation_id)
+        ));
+    }
     lines.join("\n")
 }
 

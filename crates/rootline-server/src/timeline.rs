@@ -131,7 +131,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Percent-encodes a path or query component (ids are free text to the store).
-fn url_component(text: &str) -> String {
+pub(crate) fn url_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -128,7 +128,10 @@ async fn slow_investigation_is_posted_to_response_url(url: String) {
             store: store.clone(),
             delay: Duration::from_millis(800),
         }))
-        .with_chatops(config(Duration::from_millis(100)));
+        .with_chatops(
+            config(Duration::from_millis(100))
+                .with_public_url(Some("https://rootline.example.com/".into())),
+        );
     let addr = serve(state).await;
     let (response_url, mut posted) = response_receiver().await;
 
@@ -150,6 +153,14 @@ async fn slow_investigation_is_posted_to_response_url(url: String) {
     assert!(
         late.text
             .contains("*Probable root cause: checkout (exception)*"),
+        "{}",
+        late.text
+    );
+    let incident_id = &store.list_incidents().await.unwrap()[0].id;
+    assert!(
+        late.text.contains(&format!(
+            "Timeline: https://rootline.example.com/ui/incidents/{incident_id}?investigation="
+        )),
         "{}",
         late.text
     );

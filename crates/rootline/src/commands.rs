@@ -814,7 +814,8 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
     let mut state = rootline_server::AppState::new(store)
         .with_ingest(std::sync::Arc::new(ingest))
         .with_investigations(std::sync::Arc::new(investigations));
-    let chatops = rootline_server::ChatopsConfig::new(args.slack_signing_secret, args.chat_token);
+    let chatops = rootline_server::ChatopsConfig::new(args.slack_signing_secret, args.chat_token)
+        .map(|c| c.with_public_url(args.public_url));
     if let Some(config) = chatops {
         eprintln!("slash command enabled at POST /chatops/slash");
         state = state.with_chatops(config);

@@ -344,6 +344,10 @@ pub struct ServeArgs {
     /// for those servers (a signing secret, when also given, takes precedence).
     #[arg(long, env = "ROOTLINE_CHAT_TOKEN", hide_env_values = true)]
     pub chat_token: Option<String>,
+    /// Where people reach this server (e.g. https://rootline.example.com): chat answers link to
+    /// the incident's timeline page there.
+    #[arg(long, env = "ROOTLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
