@@ -12,6 +12,7 @@
 //! | `GET /api/v1/incidents/{id}` | the [`rootline_core::Incident`], 404 when missing |
 //! | `GET /api/v1/incidents/{id}/investigations` | `{"investigations": [summary…]}`, newest first; 404 when the incident is missing |
 //! | `GET /api/v1/investigations/{id}` | the stored [`rootline_core::Report`], 404 when missing |
+//! | `POST /api/v1/investigations`, `POST /api/v1/alerts/alertmanager` | run and store an investigation (of a window, or of a firing Alertmanager group), when [`AppState::with_investigations`] is used (see `alerts.rs`) |
 //! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
 //! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
 //! | `GET /ui`, `GET /ui/incidents/{id}[?investigation=ID]` | the web incident timeline: HTML, no script (see `timeline.rs`) |
@@ -37,6 +38,7 @@
 //! from a fake in tests and the store can change without touching them. The JSON wire format is
 //! owned here.
 
+mod alerts;
 mod auth;
 mod changes;
 mod chatops;
@@ -134,7 +136,9 @@ pub fn app(state: AppState) -> Router {
             "/incidents/{id}/investigations",
             get(routes::list_investigations),
         )
+        .route("/investigations", post(alerts::run_investigation))
         .route("/investigations/{id}", get(routes::get_investigation))
+        .route("/alerts/alertmanager", post(alerts::alertmanager))
         .merge(changes::routes())
         .merge(verdicts::routes())
         .merge(ingest::api_routes())

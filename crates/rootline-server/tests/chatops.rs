@@ -13,56 +13,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::routing::post;
-use common::{on_postgres, on_sqlite};
-use rootline_core::{Incident, Report};
-use rootline_server::{
-    AppState, Application, BoxFuture, ChatMessage, ChatopsConfig, InvestigateService, ServiceError,
-};
+use common::{ScriptedInvestigations, on_postgres, on_sqlite};
+use rootline_server::{AppState, Application, ChatMessage, ChatopsConfig};
 use rootline_store::Store;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 const TOKEN: &str = "mattermost-slash-token";
-
-/// Takes `delay`, blames the first service the incident names, and stores the result.
-struct ScriptedInvestigations {
-    store: Store,
-    delay: Duration,
-}
-
-impl InvestigateService for ScriptedInvestigations {
-    fn investigate(&self, incident: Incident) -> BoxFuture<'_, Result<Report, ServiceError>> {
-        Box::pin(async move {
-            tokio::time::sleep(self.delay).await;
-            let culprit = incident.services.first().cloned().unwrap_or_default();
-            let report: Report = serde_json::from_value(json!({
-                "investigation_id": uuid::Uuid::now_v7().to_string(),
-                "created_at": "2026-11-28T10:00:00.000Z",
-                "incident": incident,
-                "mode": "offline",
-                "outcome": "probable_cause",
-                "outcome_reason": format!("only {culprit} differs from its baseline"),
-                "stats": {
-                    "window_start": "2026-11-28T09:30:00.000Z",
-                    "window_end": "2026-11-28T10:00:00.000Z",
-                    "baseline_start": "2026-11-28T09:00:00.000Z",
-                    "baseline_end": "2026-11-28T09:30:00.000Z",
-                    "window_records": 10, "baseline_records": 10, "services_seen": 1,
-                },
-                "candidates": [{
-                    "entity": culprit, "fault_type": "exception", "score": 2.0,
-                    "evidence": ["sig-new-1"],
-                    "why": "new error <@U999> in the window",
-                }],
-                "evidence": [],
-            }))
-            .unwrap();
-            self.store.save_incident(&report.incident).await?;
-            self.store.save_investigation(&report).await?;
-            Ok(report)
-        })
-    }
-}
 
 async fn serve(state: AppState) -> SocketAddr {
     let app = Application::build("127.0.0.1:0", state).await.unwrap();
@@ -124,10 +80,10 @@ fn config(answer_within: Duration) -> ChatopsConfig {
 async fn slow_investigation_is_posted_to_response_url(url: String) {
     let store = Store::connect(&url).await.unwrap();
     let state = AppState::new(store.clone())
-        .with_investigations(Arc::new(ScriptedInvestigations {
-            store: store.clone(),
-            delay: Duration::from_millis(800),
-        }))
+        .with_investigations(Arc::new(ScriptedInvestigations::new(
+            &store,
+            Duration::from_millis(800),
+        )))
         .with_chatops(
             config(Duration::from_millis(100))
                 .with_public_url(Some("https://rootline.example.com/".into())),
@@ -178,10 +134,7 @@ async fn slow_investigation_is_posted_to_response_url(url: String) {
 
 async fn callers_are_authenticated_and_help_stays_private(url: String) {
     let store = Store::connect(&url).await.unwrap();
-    let investigations = Arc::new(ScriptedInvestigations {
-        store: store.clone(),
-        delay: Duration::ZERO,
-    });
+    let investigations = Arc::new(ScriptedInvestigations::new(&store, Duration::ZERO));
 
     // Not configured: the endpoint does not exist.
     let off = serve(AppState::new(store.clone()).with_investigations(investigations.clone())).await;

@@ -2,7 +2,8 @@
 //! live ingest (`src/live_ingest.rs`) and the live investigations (`src/live_investigate.rs`)
 //! over one real data dir and a SQLite store, on a real port. The telemetry of the bundled Nezha
 //! TrainTicket incident goes in over the ingest API; a signed `/rootline investigate` of its
-//! window must name the known root cause, store the investigation and let `show` find it again.
+//! window must name the known root cause, store the investigation and let `show` find it again;
+//! `POST /api/v1/investigations` of the same window must agree.
 
 #[path = "../src/live_ingest.rs"]
 mod live_ingest;

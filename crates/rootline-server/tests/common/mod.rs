@@ -9,9 +9,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rootline_server::{AppState, Application};
+use std::sync::{Arc, Mutex};
+
+use rootline_core::{Incident, Report};
+use rootline_server::{AppState, Application, BoxFuture, InvestigateService, ServiceError};
 use rootline_store::Store;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -292,5 +295,60 @@ fn dechunk(mut rest: &str) -> String {
         }
         out.push_str(&after[..size]);
         rest = &after[size + 2..];
+    }
+}
+
+// ---- a scripted investigation (this crate cannot run the agent) ----
+
+/// Takes `delay`, blames the first service the incident names, and stores the result.
+pub struct ScriptedInvestigations {
+    store: Store,
+    delay: Duration,
+    /// The incidents it was asked to investigate, in order.
+    pub received: Arc<Mutex<Vec<Incident>>>,
+}
+
+impl ScriptedInvestigations {
+    pub fn new(store: &Store, delay: Duration) -> ScriptedInvestigations {
+        ScriptedInvestigations {
+            store: store.clone(),
+            delay,
+            received: Arc::default(),
+        }
+    }
+}
+
+impl InvestigateService for ScriptedInvestigations {
+    fn investigate(&self, incident: Incident) -> BoxFuture<'_, Result<Report, ServiceError>> {
+        Box::pin(async move {
+            self.received.lock().unwrap().push(incident.clone());
+            tokio::time::sleep(self.delay).await;
+            let culprit = incident.services.first().cloned().unwrap_or_default();
+            let report: Report = serde_json::from_value(json!({
+                "investigation_id": uuid::Uuid::now_v7().to_string(),
+                "created_at": "2026-11-28T10:00:00.000Z",
+                "incident": incident,
+                "mode": "offline",
+                "outcome": "probable_cause",
+                "outcome_reason": format!("only {culprit} differs from its baseline"),
+                "stats": {
+                    "window_start": "2026-11-28T09:30:00.000Z",
+                    "window_end": "2026-11-28T10:00:00.000Z",
+                    "baseline_start": "2026-11-28T09:00:00.000Z",
+                    "baseline_end": "2026-11-28T09:30:00.000Z",
+                    "window_records": 10, "baseline_records": 10, "services_seen": 1,
+                },
+                "candidates": [{
+                    "entity": culprit, "fault_type": "exception", "score": 2.0,
+                    "evidence": ["sig-new-1"],
+                    "why": "new error <@U999> in the window",
+                }],
+                "evidence": [],
+            }))
+            .unwrap();
+            self.store.save_incident(&report.incident).await?;
+            self.store.save_investigation(&report).await?;
+            Ok(report)
+        })
     }
 }
