@@ -1,5 +1,6 @@
 //! The service the handlers call, and its implementation on the store.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -46,6 +47,15 @@ pub trait IncidentService: Send + Sync + 'static {
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Report>, ServiceError>>;
+
+    /// The raw log lines frozen with an investigation (its evidence snapshot), per evidence id,
+    /// a few each; empty when it has no snapshot.
+    fn evidence_lines<'a>(
+        &'a self,
+        _investigation_id: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Vec<String>>, ServiceError>> {
+        Box::pin(async { Ok(BTreeMap::new()) })
+    }
 
     /// Change events and config versions, when this service stores them.
     fn changes(&self) -> Option<&dyn crate::ChangeService> {
@@ -107,11 +117,71 @@ impl IncidentService for Store {
         Box::pin(async move { Ok(Store::get_investigation(self, id).await?) })
     }
 
+    fn evidence_lines<'a>(
+        &'a self,
+        investigation_id: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Vec<String>>, ServiceError>> {
+        Box::pin(async move {
+            Ok(self
+                .get_evidence_snapshot(investigation_id)
+                .await?
+                .map(|s| lines_of_snapshot(&s.body))
+                .unwrap_or_default())
+        })
+    }
+
     fn changes(&self) -> Option<&dyn crate::ChangeService> {
         Some(self)
     }
 
     fn governance(&self) -> Option<&dyn crate::GovernanceService> {
         Some(self)
+    }
+}
+
+/// Example lines shown per evidence item.
+const LINES_PER_EVIDENCE: usize = 3;
+
+/// The packed context's raw lines in a snapshot body (`context.items[].{evidence_id, lines[].text}`),
+/// read leniently: a snapshot written by another version shows what it has.
+fn lines_of_snapshot(body: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let items = body["context"]["items"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    for item in items {
+        let Some(id) = item["evidence_id"].as_str() else {
+            continue;
+        };
+        let lines: Vec<String> = item["lines"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter_map(|l| l["text"].as_str())
+            .take(LINES_PER_EVIDENCE)
+            .map(str::to_owned)
+            .collect();
+        if !lines.is_empty() {
+            out.insert(id.to_owned(), lines);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_lines_are_read_per_evidence_id() {
+        let body = serde_json::json!({"context": {"items": [
+            {"evidence_id": "ev-1", "lines": [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "d"}]},
+            {"evidence_id": "ev-2", "lines": []},
+            {"lines": [{"text": "no id"}]},
+        ]}});
+        let lines = lines_of_snapshot(&body);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines["ev-1"], ["a", "b", "c"]);
+        assert!(lines_of_snapshot(&serde_json::json!({"format": "old"})).is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //! | method and path | page |
 //! |---|---|
 //! | `GET /ui` | the incidents, newest first, each with its latest outcome |
-//! | `GET /ui/incidents/{id}[?investigation=ID]` | one incident: outcome, a swimlane of the evidence over time (one lane per entity, the leading candidates first, the onset marked), the ranked candidates, the evidence in time order, the verdicts, the other investigations |
+//! | `GET /ui/incidents/{id}[?investigation=ID]` | one incident: outcome, a swimlane of the evidence over time (one lane per entity, the leading candidates first, the onset marked), the ranked candidates, the evidence in time order with the raw log lines frozen with the investigation, the verdicts, the other investigations |
 //!
 //! Log text is untrusted: every text is HTML-escaped, and each page is served with a
 //! `Content-Security-Policy` that allows no script at all, so a log line that slipped through
@@ -110,7 +110,17 @@ pub(crate) async fn incident_page(
             .map_err(crate::verdicts::api_error)?,
         _ => Vec::new(),
     };
-    let body = render_incident(&incident, &investigations, report.as_ref(), &verdicts);
+    let lines = match &report {
+        Some(r) => state.store.evidence_lines(&r.investigation_id).await?,
+        None => BTreeMap::new(),
+    };
+    let body = render_incident(
+        &incident,
+        &investigations,
+        report.as_ref(),
+        &verdicts,
+        &lines,
+    );
     Ok(html_page(&format!("{} · rootline", incident.title), body))
 }
 
@@ -211,6 +221,7 @@ fn render_incident(
     investigations: &[InvestigationSummary],
     report: Option<&Report>,
     verdicts: &[Verdict],
+    lines: &BTreeMap<String, Vec<String>>,
 ) -> String {
     let mut out = String::new();
     let window_end = incident
@@ -251,6 +262,7 @@ fn render_incident(
     render_evidence(
         &mut out,
         report,
+        lines,
         incident.start.timestamp_nanos_opt().unwrap_or(0),
     );
     render_verdicts(&mut out, verdicts);
@@ -456,7 +468,12 @@ fn render_candidates(out: &mut String, report: &Report) {
     out.push_str("</section>");
 }
 
-fn render_evidence(out: &mut String, report: &Report, onset_ns: i64) {
+fn render_evidence(
+    out: &mut String,
+    report: &Report,
+    lines: &BTreeMap<String, Vec<String>>,
+    onset_ns: i64,
+) {
     if report.evidence.is_empty() {
         return;
     }
@@ -484,6 +501,13 @@ fn render_evidence(out: &mut String, report: &Report, onset_ns: i64) {
                 out,
                 " <small>examples: {}</small>",
                 escape(&e.examples.join(", "))
+            );
+        }
+        if let Some(lines) = lines.get(&e.id) {
+            let _ = write!(
+                out,
+                "<pre class=\"lines\">{}</pre>",
+                escape(&lines.join("\n"))
             );
         }
         out.push_str("</li>");
@@ -586,7 +610,7 @@ circle.ev{fill-opacity:.75;stroke:#fff}.logs{fill:#2e86c1}.traces{fill:#8e44ad}.
 span.dot.logs{background:#2e86c1}span.dot.traces{background:#8e44ad}span.dot.metrics{background:#d68910}span.dot.changes{background:#c0392b}\
 ol.evidence li{background:#fff;margin:4px 0;padding:6px 8px;border:1px solid #e1e4ea}\
 ol.evidence li:target{outline:2px solid #2e86c1}.when{font-family:monospace;color:#5b6475}.kind{color:#5b6475}\
-code{font-size:12px}";
+code{font-size:12px}pre.lines{background:#f4f5f7;padding:6px;margin:6px 0 0;white-space:pre-wrap;word-break:break-all;font-size:12px}";
 
 #[cfg(test)]
 mod tests {

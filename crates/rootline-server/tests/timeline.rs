@@ -94,6 +94,20 @@ async fn timeline_pages_show_the_investigation_in_time_order(url: String) {
         ))
         .await
         .unwrap();
+    // The raw lines frozen with the investigation, as `rootline investigate` stores them.
+    store
+        .save_evidence_snapshot(
+            "inv-new",
+            &json!({"format": "test", "context": {"items": [
+                {"id": "E1", "evidence_id": "ev-refused", "lines": [
+                    {"record_id": "log-2", "text": "08:43:20 ERROR payments connection refused"}]},
+                {"id": "E2", "evidence_id": "ev-hostile", "lines": [
+                    {"record_id": "log-1", "text": format!("08:44:10 WARN checkout {HOSTILE}")}]},
+            ]}}),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
     store
         .add_user("rae", Role::Responder, LOCAL_ADMIN)
         .await
@@ -161,6 +175,11 @@ async fn timeline_pages_show_the_investigation_in_time_order(url: String) {
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{evidence}");
     assert!(evidence.contains(">-4m00s</span>"), "{evidence}");
     assert!(evidence.contains(">+1m10s</span>"), "{evidence}");
+    let refused = section(evidence, "id=\"ev-ev-refused\"", "</li>");
+    assert!(
+        refused.contains("<pre class=\"lines\">08:43:20 ERROR payments connection refused</pre>"),
+        "{refused}"
+    );
     // One dot per piece of evidence, on its entity's lane; candidates' lanes first.
     let svg = section(body, "<svg", "</svg>");
     assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
@@ -177,7 +196,7 @@ async fn timeline_pages_show_the_investigation_in_time_order(url: String) {
         "{verdicts}"
     );
     assert!(verdicts.contains("fix: rolled back payments"), "{verdicts}");
-    // Hostile log text is text, everywhere it appears (list, dot title).
+    // Hostile log text is text, everywhere it appears (summary, dot title, raw line).
     assert!(
         !body.contains("<script>") && !body.contains("<img"),
         "{body}"
@@ -185,7 +204,7 @@ async fn timeline_pages_show_the_investigation_in_time_order(url: String) {
     assert_eq!(
         body.matches("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;")
             .count(),
-        2,
+        3,
         "{body}"
     );
 

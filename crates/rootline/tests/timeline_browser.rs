@@ -1,10 +1,19 @@
 //! The web incident timeline in a real browser: the bundled Nezha incident, with one hostile log
-//! line added to its window, is investigated by the engine and stored; headless Chromium loads
+//! line added to its window, is investigated by the engine and stored with its frozen evidence
+//! (`src/live_investigate.rs`, included below); headless Chromium loads
 //! the incident's page from the server on a real port, and the DOM it built is checked. Skips
 //! with a message when no Chromium is installed (`scripts/test.sh` installs Debian's).
 
+#[path = "../src/live_ingest.rs"]
+#[allow(dead_code)]
+mod live_ingest;
+#[path = "../src/live_investigate.rs"]
+#[allow(dead_code)]
+mod live_investigate;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rootline_agent::EngineConfig;
@@ -104,7 +113,7 @@ async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
     let bundle = Bundle::load(&bundle_dir).unwrap();
     let scratch = dir.path().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
-    let (report, _) =
+    let (mut report, _) =
         rootline_agent::investigate_bundle(&bundle, &scratch, EngineConfig::default())
             .await
             .unwrap();
@@ -122,8 +131,12 @@ async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
     );
     let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
     let store = Store::connect(&url).await.unwrap();
-    store.save_incident(&report.incident).await.unwrap();
-    store.save_investigation(&report).await.unwrap();
+    // Stored as `rootline investigate` stores it: with the frozen evidence and its raw lines.
+    let logs = Arc::new(rootline_index::LogIndex::open(&scratch.join("index")).unwrap());
+    let context = rootline_agent::packed_context(&report, &logs, 8_000);
+    live_investigate::persist_investigation(&store, &mut report, &context)
+        .await
+        .unwrap();
 
     let app = Application::build("127.0.0.1:0", AppState::new(store))
         .await
@@ -165,6 +178,19 @@ async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
         dom.matches("<li id=\"ev-").count(),
         report.evidence.len(),
         "{dom}"
+    );
+    // The raw lines of the evidence show under it; the hostile one as text.
+    assert!(dom.matches("<pre class=\"lines\">").count() >= 2, "{dom}");
+    let hostile_item = dom
+        .split("<li id=\"ev-")
+        .skip(1)
+        .find(|item| item.contains("rejected request"))
+        .unwrap_or_else(|| panic!("no hostile evidence item: {dom}"));
+    assert!(
+        hostile_item.contains(
+            "<pre class=\"lines\">17:26:40.000 WARN  u.d.Gateway#12 rejected request &lt;script&gt;"
+        ),
+        "{hostile_item}"
     );
     let dots = dom.matches("<circle").count();
     assert!(dots > 0 && dots <= report.evidence.len(), "{dots} dots");
