@@ -43,7 +43,7 @@ use sha2::Sha256;
 use crate::AppState;
 use crate::error::{ApiError, chain};
 use crate::service::{BoxFuture, ServiceError};
-use crate::timeline::url_component;
+use crate::text::{escape_chat as escape, truncate, url_component};
 
 /// Slack refuses requests whose timestamp is further than this from now; so do we.
 const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
@@ -520,30 +520,6 @@ fn incident_for(
     }
 }
 
-/// Escapes the characters chat markup gives meaning to. `<!channel>`, `<@U123>` and `<url|text>`
-/// all start with `<`, so a log line that carries them shows them instead of acting on them.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max).collect();
-    cut.push('…');
-    cut
-}
-
 /// A report as a chat message: outcome, the leading candidates with their evidence ids, the
 /// investigation id to look it up again and, with a public URL, a link to its timeline page.
 pub fn format_report(report: &Report, public_url: Option<&str>) -> String {
@@ -712,14 +688,6 @@ mod tests {
             parse_command("show")
                 .unwrap_err()
                 .contains("needs an investigation id")
-        );
-    }
-
-    #[test]
-    fn chat_markup_in_untrusted_text_is_escaped() {
-        assert_eq!(
-            escape("<!channel> <@U1> <http://x|y> & more"),
-            "&lt;!channel&gt; &lt;@U1&gt; &lt;http://x|y&gt; &amp; more"
         );
     }
 

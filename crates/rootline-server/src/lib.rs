@@ -46,6 +46,7 @@ mod error;
 mod ingest;
 mod routes;
 mod service;
+mod text;
 mod timeline;
 mod verdicts;
 
@@ -64,10 +65,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use changes::ChangeService;
-pub use chatops::{
-    ChatMessage, ChatopsConfig, InvestigateService, escape as chat_escape,
-    format_report as chat_report, slack_signature,
-};
+pub use chatops::{ChatMessage, ChatopsConfig, InvestigateService, slack_signature};
 pub use error::ApiError;
 pub use ingest::IngestService;
 pub use service::{BoxFuture, IncidentService, ServiceError};

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::{Id, InvestigationSummary};
+use crate::text::{escape_html as escape, truncate, url_component};
 
 /// No script, no remote resource: styles are inline, the swimlane is inline SVG.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -122,35 +123,6 @@ pub(crate) async fn incident_page(
         &lines,
     );
     Ok(html_page(&format!("{} · rootline", incident.title), body))
-}
-
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encodes a path or query component (ids are free text to the store).
-pub(crate) fn url_component(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 fn render_incidents(rows: &[(&Incident, Option<rootline_store::InvestigationSummary>)]) -> String {
@@ -401,15 +373,6 @@ fn evidence_anchor(id: &str) -> String {
     format!("ev-{}", url_component(id))
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max).collect();
-    cut.push('…');
-    cut
-}
-
 fn render_candidates(out: &mut String, report: &Report) {
     if report.candidates.is_empty() {
         return;
@@ -615,15 +578,6 @@ code{font-size:12px}pre.lines{background:#f4f5f7;padding:6px;margin:6px 0 0;whit
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_attribute_quotes() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-        assert_eq!(url_component("a b/c?d"), "a%20b%2Fc%3Fd");
-    }
 
     #[test]
     fn offsets_read_like_a_pager() {

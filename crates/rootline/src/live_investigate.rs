@@ -47,13 +47,19 @@ impl LiveInvestigations {
             .store
             .list_change_events(start_ns - CHANGE_LOOKBACK_NS, end_ns, None)
             .await?;
-        let topology = rootline_agent::bundle::load_topology(
-            &self.data_dir.join(rootline_agent::bundle::TOPOLOGY_FILE),
-        )
-        .map_err(internal)?;
-        let templates = std::sync::Arc::new(
-            rootline_agent::load_miner(&self.data_dir.join("templates.json")).map_err(internal)?,
-        );
+        // File reads and JSON parsing: off the async runtime.
+        let data_dir = self.data_dir.clone();
+        let (topology, templates) = tokio::task::spawn_blocking(move || {
+            let topology = rootline_agent::bundle::load_topology(
+                &data_dir.join(rootline_agent::bundle::TOPOLOGY_FILE),
+            )
+            .map_err(internal)?;
+            let templates =
+                rootline_agent::load_miner(&data_dir.join("templates.json")).map_err(internal)?;
+            Ok::<_, ServiceError>((topology, std::sync::Arc::new(templates)))
+        })
+        .await
+        .map_err(internal)??;
         let sources = Sources {
             logs: self.indexes.logs.clone(),
             spans: Some(self.indexes.spans.clone()),
