@@ -261,15 +261,33 @@ fn render_outcome(out: &mut String, report: &Report) {
         out,
         "<section class=\"outcome {class}\" id=\"outcome\"><h2>{headline}</h2><p>{}</p>\
          <p class=\"meta\">investigation <code>{}</code> · {} · window {} records, baseline {} \
-         records ({} to {})</p></section>",
+         records ({})</p></section>",
         escape(&report.outcome_reason),
         escape(&report.investigation_id),
         escape(&report.mode),
         report.stats.window_records,
         report.stats.baseline_records,
-        escape(&report.stats.baseline_start),
-        escape(&report.stats.baseline_end),
+        escape(&baseline_windows(
+            &report.stats.baseline_start,
+            &report.stats.baseline_end
+        )),
     );
+}
+
+/// The report lists several baseline windows as two comma-separated lists (starts, ends):
+/// shown as `start to end` pairs.
+fn baseline_windows(starts: &str, ends: &str) -> String {
+    let starts: Vec<&str> = starts.split(", ").collect();
+    let ends: Vec<&str> = ends.split(", ").collect();
+    if starts.len() != ends.len() {
+        return format!("{} to {}", starts.join(", "), ends.join(", "));
+    }
+    starts
+        .iter()
+        .zip(&ends)
+        .map(|(s, e)| format!("{s} to {e}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn signal_class(e: &Evidence) -> &'static str {
@@ -578,6 +596,15 @@ code{font-size:12px}pre.lines{background:#f4f5f7;padding:6px;margin:6px 0 0;whit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn baseline_windows_pair_up() {
+        assert_eq!(
+            baseline_windows("09:24:11Z, 08:48:16Z", "09:25:39Z, 08:51:04Z"),
+            "09:24:11Z to 09:25:39Z; 08:48:16Z to 08:51:04Z"
+        );
+        assert_eq!(baseline_windows("a", "b"), "a to b");
+    }
 
     #[test]
     fn offsets_read_like_a_pager() {
