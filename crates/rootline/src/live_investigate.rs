@@ -24,6 +24,9 @@ pub struct LiveInvestigations {
     store: Store,
     /// Token budget of the packed context frozen with each investigation.
     context_tokens: usize,
+    /// Investigations are CPU-bound: at most one per core runs at once, the others wait their
+    /// turn, so a burst of chat commands or alerts cannot starve the ingest.
+    running: tokio::sync::Semaphore,
 }
 
 impl LiveInvestigations {
@@ -38,10 +41,14 @@ impl LiveInvestigations {
             data_dir: data_dir.to_path_buf(),
             store,
             context_tokens,
+            running: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         }
     }
 
     async fn run(&self, incident: Incident) -> Result<Report, ServiceError> {
+        let _turn = self.running.acquire().await.map_err(internal)?;
         let (start_ns, end_ns) = incident.window_ns();
         let changes = self
             .store
