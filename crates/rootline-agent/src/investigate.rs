@@ -12,7 +12,7 @@ use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
 use rootline_signals::{
     ChangeSignalConfig, LogSignalConfig, MetricSignalConfig, RankContext, TraceSignalConfig,
-    change_findings, log_findings_in, metric_findings, rank, trace_findings,
+    change_findings, log_findings_in, metric_findings_in, rank, trace_findings,
 };
 use rootline_templates::{TemplateId, TemplateMiner};
 
@@ -159,7 +159,12 @@ fn investigate_blocking(
         let baseline = metrics.series((base_end - engine.metric_baseline_ns, base_end), None)?;
         window_records += window.iter().map(|s| s.points.len() as u64).sum::<u64>();
         baseline_records += baseline.iter().map(|s| s.points.len() as u64).sum::<u64>();
-        findings.extend(metric_findings(&window, &baseline, &engine.metrics));
+        findings.extend(metric_findings_in(
+            &window,
+            &baseline,
+            &engine.metrics,
+            graph.as_ref(),
+        ));
     }
     if !sources.changes.is_empty() {
         // A change counts more when its service also shows symptoms.

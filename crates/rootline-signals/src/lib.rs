@@ -23,7 +23,7 @@ pub use changes::{ChangeSignalConfig, change_findings};
 pub use logs::{
     LogSignalConfig, aggregate, analyse_logs, analyse_templates, log_findings, log_findings_in,
 };
-pub use metrics::{MetricSignalConfig, metric_findings};
+pub use metrics::{MetricSignalConfig, metric_findings, metric_findings_in};
 pub use pack::{PackedContext, PackedItem, PackedLine, pack};
 pub use rank::{Finding, RankContext, Ranking, rank};
 pub use traces::{TraceSignalConfig, trace_findings};

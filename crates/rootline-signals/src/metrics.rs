@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{TimeZone, Utc};
-use rootline_core::{Evidence, EvidenceKind, FaultType, Series};
+use rootline_core::{Evidence, EvidenceKind, FaultType, Series, ServiceGraph};
 
 use crate::rank::Finding;
 
@@ -58,9 +58,11 @@ pub struct MetricSignalConfig {
     pub weight: f64,
     /// Extra fraction of contribution for the series that moved first.
     pub early_bonus: f64,
-    /// A latency, error or traffic metric that moved at `n` entities in the window counts
+    /// A latency, error or traffic metric that moved at `n` services in the window counts
     /// `n^-crowd_exponent` at each (1: its weight is split between them): a symptom many
-    /// entities show at once singles out none of them. CPU and memory are exempt.
+    /// services show at once singles out none of them. CPU and memory are exempt; the pods of
+    /// one service count as one service when a graph names their service
+    /// ([`metric_findings_in`]).
     pub crowd_exponent: f64,
 }
 
@@ -186,6 +188,18 @@ pub fn metric_findings(
     baseline: &[Series],
     config: &MetricSignalConfig,
 ) -> Vec<Finding> {
+    metric_findings_in(window, baseline, config, None)
+}
+
+/// [`metric_findings`] in a system whose graph names each instance's service: a symptom that
+/// moved at three pods of one service is that service's, not a crowd's (the rule the log signal
+/// follows too).
+pub fn metric_findings_in(
+    window: &[Series],
+    baseline: &[Series],
+    config: &MetricSignalConfig,
+    graph: Option<&ServiceGraph>,
+) -> Vec<Finding> {
     let baselines: HashMap<&str, &Series> = baseline.iter().map(|s| (s.key.as_str(), s)).collect();
     let noise = family_noise(baseline, config);
     let mut moved: Vec<Moved<'_>> = Vec::new();
@@ -208,14 +222,14 @@ pub fn metric_findings(
     // shared (host- or cluster-level) measurement copied onto each of them: it cannot tell
     // them apart, so its weight is split between them.
     let mut sharing: HashMap<(&str, Vec<u64>), BTreeSet<&str>> = HashMap::new();
-    // The entities each metric name moved at (see `crowd_exponent`).
+    // The services each metric name moved at (see `crowd_exponent`).
     let mut crowd: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for m in &moved {
         sharing.entry(shape_key(m)).or_default().insert(m.entity);
         crowd
             .entry(m.series.name.as_str())
             .or_default()
-            .insert(m.entity);
+            .insert(graph.map_or(m.entity, |g| g.service_of(m.entity)));
     }
     let earliest = moved.iter().map(|m| m.first_ns).min();
     let mut findings: Vec<(Finding, &str)> = moved
@@ -235,7 +249,7 @@ pub fn metric_findings(
             if crowd_n > 1 && !own_resource {
                 f.contribution *= (crowd_n as f64).powf(-config.crowd_exponent);
                 f.evidence.summary.push_str(&format!(
-                    "; {} moved at {crowd_n} entities in the window",
+                    "; {} moved at {crowd_n} services in the window",
                     m.series.name
                 ));
             }
@@ -684,9 +698,29 @@ mod tests {
             route
                 .evidence
                 .summary
-                .ends_with("; PodClientLatencyP90(s) moved at 4 entities in the window"),
+                .ends_with("; PodClientLatencyP90(s) moved at 4 services in the window"),
             "{}",
             route.evidence.summary
         );
+
+        // When a graph says that route and train are two pods of one service, the symptom moved
+        // at three services, not four: each of the callers keeps a third of its weight.
+        let mut graph = ServiceGraph::default();
+        for pod in ["route", "train"] {
+            graph.members.insert(pod.into(), "route-svc".into());
+        }
+        let grouped = metric_findings_in(
+            &window,
+            &baseline,
+            &MetricSignalConfig::default(),
+            Some(&graph),
+        );
+        for c in callers {
+            let third = contribution(&grouped, c, latency);
+            assert!(
+                (third - contribution(&before, c, latency) / 3.0).abs() < 1e-9,
+                "{c}: {third}"
+            );
+        }
     }
 }
