@@ -17,6 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use rootline_core::time::format_ns;
 use rootline_core::{Evidence, Incident, Outcome, Report};
 use rootline_store::Verdict;
 use serde::Deserialize;
@@ -170,12 +171,6 @@ fn display_time(stored: &str) -> String {
     )
 }
 
-fn format_ns(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns)
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
-}
-
 /// `+1m05s` / `-2h03m` from the onset.
 fn offset(ns: i64, onset_ns: i64) -> String {
     let d = ns - onset_ns;
@@ -224,19 +219,13 @@ fn render_incident(
         out.push_str("<p>Not investigated yet.</p></main>");
         return out;
     };
+    let onset_ns = incident.start.timestamp_nanos_opt().unwrap_or(0);
+    let mut by_time: Vec<&Evidence> = report.evidence.iter().collect();
+    by_time.sort_by(|a, b| (a.first_seen_ns, &a.id).cmp(&(b.first_seen_ns, &b.id)));
     render_outcome(&mut out, report);
-    render_swimlane(
-        &mut out,
-        report,
-        incident.start.timestamp_nanos_opt().unwrap_or(0),
-    );
+    render_swimlane(&mut out, report, &by_time, onset_ns);
     render_candidates(&mut out, report);
-    render_evidence(
-        &mut out,
-        report,
-        lines,
-        incident.start.timestamp_nanos_opt().unwrap_or(0),
-    );
+    render_evidence(&mut out, &by_time, lines, onset_ns);
     render_verdicts(&mut out, verdicts);
     render_investigations(&mut out, incident, investigations, &report.investigation_id);
     out.push_str("</main>");
@@ -296,8 +285,9 @@ fn signal_class(e: &Evidence) -> &'static str {
 
 /// One lane per entity (the candidates in rank order, then the rest by their first evidence),
 /// each piece of evidence a dot at its first occurrence, its size its strength.
-fn render_swimlane(out: &mut String, report: &Report, onset_ns: i64) {
-    if report.evidence.is_empty() {
+/// `by_time`: the report's evidence, earliest first.
+fn render_swimlane(out: &mut String, report: &Report, by_time: &[&Evidence], onset_ns: i64) {
+    if by_time.is_empty() {
         return;
     }
     let mut lanes: Vec<&str> = Vec::new();
@@ -306,9 +296,7 @@ fn render_swimlane(out: &mut String, report: &Report, onset_ns: i64) {
             lanes.push(&c.entity);
         }
     }
-    let mut by_time: Vec<&Evidence> = report.evidence.iter().collect();
-    by_time.sort_by_key(|e| (e.first_seen_ns, e.id.clone()));
-    for e in &by_time {
+    for e in by_time {
         if !lanes.contains(&e.entity.as_str()) {
             lanes.push(&e.entity);
         }
@@ -361,7 +349,7 @@ fn render_swimlane(out: &mut String, report: &Report, onset_ns: i64) {
         bottom + 28.0,
         offset(hi, onset_ns),
     );
-    for e in &by_time {
+    for e in by_time {
         let Some(lane) = lanes.iter().position(|l| *l == e.entity) else {
             continue;
         };
@@ -451,20 +439,18 @@ fn render_candidates(out: &mut String, report: &Report) {
 
 fn render_evidence(
     out: &mut String,
-    report: &Report,
+    by_time: &[&Evidence],
     lines: &BTreeMap<String, Vec<String>>,
     onset_ns: i64,
 ) {
-    if report.evidence.is_empty() {
+    if by_time.is_empty() {
         return;
     }
-    let mut by_time: Vec<&Evidence> = report.evidence.iter().collect();
-    by_time.sort_by_key(|e| (e.first_seen_ns, e.id.clone()));
     out.push_str("<section><h2>Evidence, in time order</h2><ol class=\"evidence\">");
     for e in by_time {
         let _ = write!(
             out,
-            "<li id=\"{}\" class=\"{}\"><span class=\"when\" title=\"{} UTC\">{}</span> \
+            "<li id=\"{}\" class=\"{}\"><span class=\"when\" title=\"{}\">{}</span> \
              <b>{}</b> <span class=\"kind\">{} · strength {:.2}</span><br>{}<br>\
              <code>{}</code>",
             evidence_anchor(&e.id),
@@ -505,19 +491,8 @@ fn render_verdicts(out: &mut String, verdicts: &[Verdict]) {
         );
         return;
     }
-    // The newest version per target is current.
-    let mut current: BTreeMap<String, &Verdict> = BTreeMap::new();
-    for v in verdicts {
-        let key = serde_json::to_string(&v.target).unwrap_or_default();
-        match current.get(&key) {
-            Some(existing) if existing.version >= v.version => {}
-            _ => {
-                current.insert(key, v);
-            }
-        }
-    }
     out.push_str("<ul class=\"verdicts\">");
-    for v in current.values() {
+    for v in &crate::verdicts::latest_per_target(verdicts) {
         let target = serde_json::to_value(&v.target)
             .map(|t| t.to_string())
             .unwrap_or_default();

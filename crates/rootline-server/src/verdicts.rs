@@ -386,15 +386,21 @@ async fn list_verdicts(
         )));
     }
     let verdicts = svc.list_verdicts(&id).await.map_err(api_error)?;
+    let current = latest_per_target(&verdicts);
+    Ok(Json(VerdictList { verdicts, current }))
+}
+
+/// The current verdict of each target: its highest version, targets in first-judged order.
+pub(crate) fn latest_per_target(verdicts: &[Verdict]) -> Vec<Verdict> {
     let mut current: Vec<Verdict> = Vec::new();
-    for v in &verdicts {
+    for v in verdicts {
         match current.iter_mut().find(|c| c.target == v.target) {
             Some(c) if c.version < v.version => *c = v.clone(),
             Some(_) => {}
             None => current.push(v.clone()),
         }
     }
-    Ok(Json(VerdictList { verdicts, current }))
+    current
 }
 
 #[derive(Debug, Deserialize)]

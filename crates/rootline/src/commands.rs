@@ -385,28 +385,33 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             alert,
             baseline_windows: vec![],
         };
-        // Changes up to two hours before the start can explain it; later ones may be mitigations.
         let (start_ns, end_ns) = incident.window_ns();
         let changes = store
-            .list_change_events(start_ns - 2 * 3600 * 1_000_000_000, end_ns, None)
+            .list_change_events(
+                start_ns - crate::live_investigate::CHANGE_LOOKBACK_NS,
+                end_ns,
+                None,
+            )
             .await?;
         let logs = open_index(&settings.index_dir())?;
+        // A declared topology for the data dir's system (like a bundle's) and the templates:
+        // what `rootline serve`'s investigations read too.
+        let (topology, templates) = crate::live_investigate::data_dir_context(&settings.data_dir)
+            .map_err(|e| anyhow::anyhow!(e))?;
         let sources = rootline_agent::Sources {
             logs: logs.clone(),
             spans: open_spans(settings)?,
             metrics: open_metrics(settings)?,
             changes,
-            // A declared topology for the data dir's system, like a bundle's.
-            topology: rootline_agent::bundle::load_topology(
-                &settings
-                    .data_dir
-                    .join(rootline_agent::bundle::TOPOLOGY_FILE),
-            )?,
+            topology,
         };
-        let templates = Arc::new(rootline_agent::load_miner(&settings.templates_path())?);
-        let report =
-            rootline_agent::investigate(sources, templates, incident, EngineConfig::default())
-                .await?;
+        let report = rootline_agent::investigate(
+            sources,
+            Arc::new(templates),
+            incident,
+            EngineConfig::default(),
+        )
+        .await?;
         (report, logs)
     };
     let context = if args.llm || args.dry_run {

@@ -7,15 +7,17 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use rootline_agent::{EngineConfig, FrozenEvidence, Sources};
+use rootline_core::observation::Topology;
 use rootline_core::{Incident, Report};
 use rootline_server::{BoxFuture, InvestigateService, ServiceError};
 use rootline_signals::pack::PackedContext;
 use rootline_store::Store;
+use rootline_templates::TemplateMiner;
 
 use crate::live_ingest::LiveIndexes;
 
 /// Changes up to this long before the start can explain an incident; later ones may be
-/// mitigations. The same lookback as `rootline investigate`.
+/// mitigations. `rootline investigate` uses the same lookback.
 pub const CHANGE_LOOKBACK_NS: i64 = 2 * 3600 * 1_000_000_000;
 
 pub struct LiveInvestigations {
@@ -56,17 +58,11 @@ impl LiveInvestigations {
             .await?;
         // File reads and JSON parsing: off the async runtime.
         let data_dir = self.data_dir.clone();
-        let (topology, templates) = tokio::task::spawn_blocking(move || {
-            let topology = rootline_agent::bundle::load_topology(
-                &data_dir.join(rootline_agent::bundle::TOPOLOGY_FILE),
-            )
-            .map_err(internal)?;
-            let templates =
-                rootline_agent::load_miner(&data_dir.join("templates.json")).map_err(internal)?;
-            Ok::<_, ServiceError>((topology, std::sync::Arc::new(templates)))
-        })
-        .await
-        .map_err(internal)??;
+        let (topology, templates) =
+            tokio::task::spawn_blocking(move || data_dir_context(&data_dir))
+                .await
+                .map_err(internal)?
+                .map_err(ServiceError::Internal)?;
         let sources = Sources {
             logs: self.indexes.logs.clone(),
             spans: Some(self.indexes.spans.clone()),
@@ -74,10 +70,14 @@ impl LiveInvestigations {
             changes,
             topology,
         };
-        let mut report =
-            rootline_agent::investigate(sources, templates, incident, EngineConfig::default())
-                .await
-                .map_err(internal)?;
+        let mut report = rootline_agent::investigate(
+            sources,
+            std::sync::Arc::new(templates),
+            incident,
+            EngineConfig::default(),
+        )
+        .await
+        .map_err(internal)?;
         let logs = self.indexes.logs.clone();
         let budget = self.context_tokens;
         let snapshot = report.clone();
@@ -91,6 +91,18 @@ impl LiveInvestigations {
             .map_err(ServiceError::Internal)?;
         Ok(report)
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What an investigation of a data dir reads besides its indexes and the store: the system's
+/// declared topology (`topology.json`, optional) and the template snapshot. Blocking file reads.
+pub fn data_dir_context(data_dir: &Path) -> Result<(Option<Topology>, TemplateMiner), BoxError> {
+    let topology = rootline_agent::bundle::load_topology(
+        &data_dir.join(rootline_agent::bundle::TOPOLOGY_FILE),
+    )?;
+    let templates = rootline_agent::load_miner(&data_dir.join("templates.json"))?;
+    Ok((topology, templates))
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
@@ -110,7 +122,7 @@ pub async fn persist_investigation(
     store: &Store,
     report: &mut Report,
     context: &PackedContext,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<String, BoxError> {
     let rows = rootline_agent::number_hypotheses(report);
     store.save_incident(&report.incident).await?;
     store.save_investigation(report).await?;
