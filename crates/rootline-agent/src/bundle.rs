@@ -94,7 +94,7 @@ impl Bundle {
         Ok(Bundle {
             root: root.to_path_buf(),
             incident,
-            log_files: list(LOGS_DIR, true)?,
+            log_files: list(LOGS_DIR, false)?,
             metric_files: list(METRICS_DIR, false)?,
             trace_files: list(TRACES_DIR, false)?,
             change_files: list(CHANGES_DIR, false)?,
@@ -152,7 +152,31 @@ pub async fn investigate_bundle(
     scratch: &Path,
     config: impl Into<crate::EngineConfig>,
 ) -> Result<(rootline_core::Report, crate::IngestSummary), BundleRunError> {
-    let config = config.into();
+    let ingested = ingest_bundle(bundle, scratch).await?;
+    let report = crate::investigate(
+        ingested.sources,
+        ingested.templates,
+        bundle.incident.clone(),
+        config.into(),
+    )
+    .await?;
+    Ok((report, ingested.summary))
+}
+
+/// A bundle ingested into a scratch index, ready for any number of investigations (the
+/// evaluation's window jitter re-investigates one bundle with other starts).
+#[derive(Clone)]
+pub struct IngestedBundle {
+    pub sources: crate::Sources,
+    pub templates: std::sync::Arc<rootline_templates::TemplateMiner>,
+    pub summary: crate::IngestSummary,
+}
+
+/// Ingests every part of a bundle (each is optional) into a fresh scratch index in `scratch`.
+pub async fn ingest_bundle(
+    bundle: &Bundle,
+    scratch: &Path,
+) -> Result<IngestedBundle, BundleRunError> {
     let index = std::sync::Arc::new(rootline_index::LogIndex::open(&scratch.join("index"))?);
     let templates_path = scratch.join("templates.json");
     let labels = bundle
@@ -219,8 +243,11 @@ pub async fn investigate_bundle(
         },
         topology: bundle.topology.clone(),
     };
-    let report = crate::investigate(sources, templates, bundle.incident.clone(), config).await?;
-    Ok((report, summary))
+    Ok(IngestedBundle {
+        sources,
+        templates,
+        summary,
+    })
 }
 
 /// Change events of a bundle: JSON lines of `ChangeEvent` in `changes/`.

@@ -10,6 +10,7 @@ use rootline_core::{ChangeEvent, Incident, Report, TemplateStat, TraceAggregates
 use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
+use rootline_signals::onset::OnsetConfig;
 use rootline_signals::{
     ChangeSignalConfig, LogSignalConfig, MetricSignalConfig, RankContext, TraceSignalConfig,
     change_findings, log_findings_in, metric_findings_in, rank, trace_findings,
@@ -55,8 +56,10 @@ pub struct Sources {
     pub topology: Option<rootline_core::observation::Topology>,
 }
 
-/// The thresholds of every signal. One configuration for every dataset.
-#[derive(Debug, Clone)]
+/// The thresholds of every signal. One configuration for every dataset; read from TOML with
+/// [`EngineConfig::from_toml`] (every field optional: what a file leaves out keeps its default).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     pub logs: LogSignalConfig,
     pub traces: TraceSignalConfig,
@@ -67,6 +70,8 @@ pub struct EngineConfig {
     pub metric_baseline_ns: i64,
     /// Left out between the metric baseline and the start, where a fault may already show.
     pub metric_gap_ns: i64,
+    /// The onset search: where the compared window starts.
+    pub onset: OnsetConfig,
 }
 
 impl Default for EngineConfig {
@@ -78,7 +83,21 @@ impl Default for EngineConfig {
             metrics: MetricSignalConfig::default(),
             metric_baseline_ns: 30 * 60 * 1_000_000_000,
             metric_gap_ns: 60 * 1_000_000_000,
+            onset: OnsetConfig::default(),
         }
+    }
+}
+
+impl EngineConfig {
+    /// Parses an engine configuration file; unknown keys are errors that name them.
+    pub fn from_toml(text: &str) -> Result<EngineConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Reads [`EngineConfig::from_toml`] from `path`; the error names the file.
+    pub fn load(path: &std::path::Path) -> Result<EngineConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
@@ -97,96 +116,37 @@ fn investigate_blocking(
     incident: Incident,
     engine: &EngineConfig,
 ) -> Result<Report, InvestigateError> {
-    let index = &sources.logs;
-    let config = &engine.logs;
-    let (start, end) = incident.window_ns();
-    let window = canonical_stats(
-        index.template_stats(
-            &Filter {
-                range_ns: Some((start, end)),
-                ..Default::default()
-            },
-            config.max_examples,
-        )?,
-        templates,
-        config.max_examples,
-    );
-    let baselines = incident.baseline_ns();
-    let mut baseline = Vec::new();
-    for (bs, be) in &baselines {
-        baseline.extend(index.template_stats(
-            &Filter {
-                range_ns: Some((*bs, *be)),
-                ..Default::default()
-            },
-            config.max_examples,
-        )?);
-    }
-    let baseline = canonical_stats(baseline, templates, config.max_examples);
-    let mut window_records: u64 = window.iter().map(|s| s.count).sum();
-    let mut baseline_records: u64 = baseline.iter().map(|s| s.count).sum();
-
-    let mut graph = None;
-    let mut traced = Vec::new();
-    if let Some(spans) = &sources.spans {
-        let win = spans.aggregates((start, end), config.max_examples)?;
-        let mut base = TraceAggregates::default();
-        for range in &baselines {
-            base.merge(
-                &spans.aggregates(*range, config.max_examples)?,
-                config.max_examples,
-            );
-        }
-        window_records += win.total_spans();
-        baseline_records += base.total_spans();
-        traced = trace_findings(&win, &base, &engine.traces);
-        let mut g = win.graph.clone();
-        g.merge(&base.graph);
-        graph = Some(g);
-    }
-    if let Some(topology) = &sources.topology {
-        graph
-            .get_or_insert_with(rootline_core::ServiceGraph::default)
-            .add_topology(topology);
-    }
-    // The graph names each pod's service, which tells the log signal that one message changed
-    // at three pods of one service is that service's symptom, not a crowd's.
-    let mut findings = log_findings_in(&window, &baseline, config, graph.as_ref());
-    findings.extend(traced);
-    if let Some(metrics) = &sources.metrics {
-        let window = metrics.series((start, end), None)?;
-        let base_end = start - engine.metric_gap_ns;
-        let baseline = metrics.series((base_end - engine.metric_baseline_ns, base_end), None)?;
-        window_records += window.iter().map(|s| s.points.len() as u64).sum::<u64>();
-        baseline_records += baseline.iter().map(|s| s.points.len() as u64).sum::<u64>();
-        findings.extend(metric_findings_in(
-            &window,
-            &baseline,
-            &engine.metrics,
-            graph.as_ref(),
-        ));
-    }
-    if !sources.changes.is_empty() {
-        // A change counts more when its service also shows symptoms.
-        let mut symptoms: BTreeMap<String, f64> = BTreeMap::new();
-        for f in &findings {
-            *symptoms.entry(f.evidence.entity.clone()).or_default() += f.contribution;
-        }
-        findings.extend(change_findings(
-            &sources.changes,
-            start,
-            &symptoms,
-            &engine.changes,
-        ));
-        window_records += sources.changes.len() as u64;
-    }
-    let context = RankContext {
+    let effective = crate::onset::effective_window(sources, templates, &incident, engine)?;
+    let (start, end) = effective.window;
+    let baselines = effective.baselines.clone();
+    let Analysis {
+        mut signals,
+        window,
         window_records,
         baseline_records,
-        graph: graph.as_ref(),
-    };
-    let mut signals = rank(findings, &context, config);
+    } = analyse(sources, templates, engine, (start, end), &baselines)?;
     name_single_instances(&mut signals.candidates, &window);
+    // When each candidate's first change was seen: the onset search's, else its earliest
+    // evidence in the window (a message that stopped carries a baseline time: not a change seen).
+    let first_seen: BTreeMap<&str, i64> = signals
+        .evidence
+        .iter()
+        .filter(|e| e.first_seen_ns >= start && e.first_seen_ns < end)
+        .map(|e| (e.id.as_str(), e.first_seen_ns))
+        .collect();
+    for c in &mut signals.candidates {
+        let own = c
+            .evidence
+            .iter()
+            .filter_map(|id| first_seen.get(id.as_str()).copied())
+            .min();
+        c.first_change = effective
+            .first_change
+            .get(&c.entity)
+            .copied()
+            .or(own)
+            .map(format_ns);
+    }
     let mut services: Vec<&str> = window.iter().map(|s| s.service.as_str()).collect();
     services.sort_unstable();
     services.dedup();
@@ -215,11 +175,162 @@ fn investigate_blocking(
         outcome: signals.outcome,
         outcome_reason: signals.outcome_reason,
         stats,
+        onset: Some(effective.onset),
         candidates: signals.candidates,
         evidence: signals.evidence,
         hypotheses: vec![],
         rejected_hypotheses: vec![],
         llm: None,
+    })
+}
+
+/// What one comparison of a window with its baselines found.
+pub(crate) struct Analysis {
+    pub signals: rootline_signals::Ranking,
+    /// The window's template statistics (canonical templates).
+    pub window: Vec<TemplateStat>,
+    pub window_records: u64,
+    pub baseline_records: u64,
+}
+
+/// Compares `[start, end)` with `baselines` over every source and ranks the findings.
+pub(crate) fn analyse(
+    sources: &Sources,
+    templates: &TemplateMiner,
+    engine: &EngineConfig,
+    (start, end): (i64, i64),
+    baselines: &[(i64, i64)],
+) -> Result<Analysis, InvestigateError> {
+    let index = &sources.logs;
+    let config = &engine.logs;
+    let window = canonical_stats(
+        index.template_stats(
+            &Filter {
+                range_ns: Some((start, end)),
+                ..Default::default()
+            },
+            config.max_examples,
+        )?,
+        templates,
+        config.max_examples,
+    );
+    let mut baseline = Vec::new();
+    for (bs, be) in baselines {
+        baseline.extend(index.template_stats(
+            &Filter {
+                range_ns: Some((*bs, *be)),
+                ..Default::default()
+            },
+            config.max_examples,
+        )?);
+    }
+    let baseline = canonical_stats(baseline, templates, config.max_examples);
+    let mut window_records: u64 = window.iter().map(|s| s.count).sum();
+    let mut baseline_records: u64 = baseline.iter().map(|s| s.count).sum();
+
+    let mut graph = None;
+    let mut traced = Vec::new();
+    if let Some(spans) = &sources.spans {
+        let win = spans.aggregates((start, end), config.max_examples)?;
+        let mut base = TraceAggregates::default();
+        for range in baselines {
+            base.merge(
+                &spans.aggregates(*range, config.max_examples)?,
+                config.max_examples,
+            );
+        }
+        window_records += win.total_spans();
+        baseline_records += base.total_spans();
+        traced = trace_findings(&win, &base, &engine.traces);
+        let mut g = win.graph.clone();
+        g.merge(&base.graph);
+        graph = Some(g);
+    }
+    if let Some(topology) = &sources.topology {
+        graph
+            .get_or_insert_with(rootline_core::ServiceGraph::default)
+            .add_topology(topology);
+    }
+    // The graph names each pod's service, which tells the log signal that one message changed
+    // at three pods of one service is that service's symptom, not a crowd's.
+    // No baseline at all (a pod's logs pasted after the fact, a service that just started):
+    // the window's routine messages are taken as its usual traffic, so that its warnings and
+    // errors, and the callers that name their callees, are what stands out. The ranking knows
+    // (no baseline records) and never calls the result a probable cause.
+    let routine: Vec<TemplateStat>;
+    let baseline = if baseline.is_empty() {
+        routine = window
+            .iter()
+            .filter(|s| s.errors == 0 && s.warnings == 0)
+            .cloned()
+            .collect();
+        &routine
+    } else {
+        &baseline
+    };
+    let mut findings = log_findings_in(&window, baseline, config, graph.as_ref());
+    findings.extend(traced);
+    if let Some(metrics) = &sources.metrics {
+        let window = metrics.series((start, end), None)?;
+        // Metrics are sparse (a point a minute, or five): the baseline is the long stretch
+        // before the start and every baseline window of the incident (a declared known-good
+        // period may be far away, even after the incident), one series per key.
+        let base_end = start - engine.metric_gap_ns;
+        let mut ranges = vec![(base_end - engine.metric_baseline_ns, base_end)];
+        ranges.extend(baselines.iter().filter(|(s, e)| *e <= start || *s >= end));
+        let mut by_key: BTreeMap<String, rootline_core::Series> = BTreeMap::new();
+        for range in ranges {
+            for s in metrics.series(range, None)? {
+                match by_key.get_mut(&s.key) {
+                    Some(into) => into.points.extend(s.points),
+                    None => {
+                        by_key.insert(s.key.clone(), s);
+                    }
+                }
+            }
+        }
+        let baseline: Vec<rootline_core::Series> = by_key
+            .into_values()
+            .map(|mut s| {
+                s.points.sort_by_key(|p| p.0);
+                s.points.dedup_by_key(|p| p.0);
+                s
+            })
+            .collect();
+        window_records += window.iter().map(|s| s.points.len() as u64).sum::<u64>();
+        baseline_records += baseline.iter().map(|s| s.points.len() as u64).sum::<u64>();
+        findings.extend(metric_findings_in(
+            &window,
+            &baseline,
+            &engine.metrics,
+            graph.as_ref(),
+        ));
+    }
+    if !sources.changes.is_empty() {
+        // A change counts more when its service also shows symptoms.
+        let mut symptoms: BTreeMap<String, f64> = BTreeMap::new();
+        for f in &findings {
+            *symptoms.entry(f.evidence.entity.clone()).or_default() += f.contribution;
+        }
+        findings.extend(change_findings(
+            &sources.changes,
+            start,
+            &symptoms,
+            &engine.changes,
+        ));
+        window_records += sources.changes.len() as u64;
+    }
+    let context = RankContext {
+        window_records,
+        baseline_records,
+        graph: graph.as_ref(),
+    };
+    let signals = rank(findings, &context, config);
+    Ok(Analysis {
+        signals,
+        window,
+        window_records,
+        baseline_records,
     })
 }
 
@@ -330,6 +441,7 @@ mod tests {
             score_by_signal: Default::default(),
             instances: instances.iter().map(|h| h.to_string()).collect(),
             modules: vec![],
+            first_change: None,
         }
     }
 

@@ -15,13 +15,16 @@ pub mod ingest_metrics;
 pub mod ingest_spans;
 pub mod investigate;
 pub mod live;
+pub mod onset;
 pub mod render;
 pub mod replay;
 pub mod template_diff;
 pub mod templates;
 
 pub use bench::{IngestBench, bench_ingest};
-pub use bundle::{Bundle, BundleError, BundleRunError, investigate_bundle};
+pub use bundle::{
+    Bundle, BundleError, BundleRunError, IngestedBundle, ingest_bundle, investigate_bundle,
+};
 pub use hypotheses::{LlmRun, add_hypotheses, dry_run, packed_context};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
 pub use ingest_metrics::{MetricIngestSummary, ingest_metric_files};

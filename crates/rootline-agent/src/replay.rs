@@ -40,6 +40,9 @@ pub struct FrozenEvidence {
     #[serde(default)]
     pub outcome_reason: String,
     pub stats: WindowStats,
+    /// Where the compared window started and how that was found (absent in older snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset: Option<rootline_core::Onset>,
     pub candidates: Vec<Candidate>,
     pub evidence: Vec<Evidence>,
     /// Exactly the evidence items (local ids, summaries, raw lines) a model is shown.
@@ -73,6 +76,7 @@ impl FrozenEvidence {
             outcome: report.outcome,
             outcome_reason: report.outcome_reason.clone(),
             stats: report.stats.clone(),
+            onset: report.onset.clone(),
             candidates: report.candidates.clone(),
             evidence: report.evidence.clone(),
             context: context.clone(),
@@ -166,6 +170,7 @@ pub async fn replay(
         outcome: frozen.outcome,
         outcome_reason: frozen.outcome_reason.clone(),
         stats: frozen.stats.clone(),
+        onset: frozen.onset.clone(),
         candidates: frozen.candidates.clone(),
         evidence: frozen.evidence.clone(),
         hypotheses: vec![],

@@ -22,7 +22,7 @@ pub use observation::{
     ChangeEvent, ChangeKind, MetricPoint, ServiceGraph, Span, SpanStatus, series_key,
 };
 pub use record::{Level, LogRecord, Provenance};
-pub use report::{Candidate, FaultType, Outcome, Report, WindowStats};
+pub use report::{Candidate, FaultType, Onset, OnsetHow, Outcome, Report, WindowStats};
 pub use series::Series;
 pub use stats::TemplateStat;
 pub use trace_stats::{

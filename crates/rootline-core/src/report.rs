@@ -56,6 +56,10 @@ pub struct Candidate {
     /// The entity's code modules its evidence points at, most implicated first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modules: Vec<String>,
+    /// When the candidate's first significant change was seen (RFC 3339), when the onset search
+    /// saw one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_change: Option<String>,
 }
 
 /// What the investigation concluded overall.
@@ -95,6 +99,32 @@ pub struct WindowStats {
     pub services_seen: u64,
 }
 
+/// How the start of the compared window was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnsetHow {
+    /// The incident's declared start (no significant change was found inside the window, or the
+    /// search is off).
+    Declared,
+    /// A change point over the window's data.
+    Estimated,
+}
+
+/// When the incident began, as the investigation sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Onset {
+    /// RFC 3339.
+    pub time: String,
+    pub how: OnsetHow,
+    /// 0..1: for an estimate, the share of the change evidence at that time.
+    pub confidence: f64,
+    /// Series that changed significantly in the searched range.
+    #[serde(default)]
+    pub series_changed: usize,
+    #[serde(default)]
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub investigation_id: String,
@@ -107,6 +137,9 @@ pub struct Report {
     #[serde(default)]
     pub outcome_reason: String,
     pub stats: WindowStats,
+    /// Where the compared window starts and how that was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onset: Option<Onset>,
     pub candidates: Vec<Candidate>,
     pub evidence: Vec<Evidence>,
     /// Model hypotheses that passed every grounding check (each with `grounded: true`).

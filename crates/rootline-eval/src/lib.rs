@@ -9,6 +9,7 @@
 //! Threading: bundles run one after another so that the seconds per case are not skewed by
 //! contention; the agent moves blocking work off the runtime.
 
+pub mod jitter;
 pub mod markdown;
 pub mod naive;
 pub mod recall;
@@ -18,9 +19,10 @@ pub mod truth;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rootline_agent::{Bundle, bundle::TRUTH_FILE};
-use rootline_signals::LogSignalConfig;
+use rootline_agent::{Bundle, EngineConfig, bundle::TRUTH_FILE};
 use serde::{Deserialize, Serialize};
+
+pub use jitter::{JitterRun, JitterSummary};
 
 pub use markdown::render_markdown;
 pub use recall::{BudgetRecall, CaseRecall, RecallSummary};
@@ -30,7 +32,7 @@ pub use truth::{EvidencePattern, Level, Truth};
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
     /// Signal and ranking configuration given to every investigation.
-    pub config: LogSignalConfig,
+    pub config: EngineConfig,
     /// Also score the naive error-count ranker.
     pub naive: bool,
     /// Only bundles whose relative path contains this string.
@@ -38,15 +40,19 @@ pub struct EvalOptions {
     /// Token budgets at which the evidence recall of the packed LLM context is measured; empty
     /// skips the measurement.
     pub recall_budgets: Vec<usize>,
+    /// Window-start offsets in seconds: each bundle is investigated again with its start moved
+    /// by each (end kept), to show how much the ranking depends on knowing the onset.
+    pub jitter: Vec<i64>,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
-            config: LogSignalConfig::default(),
+            config: EngineConfig::default(),
             naive: true,
             filter: None,
             recall_budgets: recall::DEFAULT_BUDGETS.to_vec(),
+            jitter: Vec::new(),
         }
     }
 }
@@ -65,6 +71,10 @@ pub struct EvalReport {
     pub dir: String,
     pub summaries: Vec<DatasetSummary>,
     pub cases: Vec<CaseResult>,
+    /// AC@k per window-start offset over every case (empty without `--jitter`); each dataset's
+    /// own is in its summary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jitter: Vec<JitterSummary>,
 }
 
 /// Every bundle (a directory holding `incident.json`) under `dir`, `dir` itself included, sorted.
@@ -119,9 +129,11 @@ pub async fn evaluate_dir_with(
         progress(i + 1, total, &case);
         cases.push(case);
     }
+    let refs: Vec<&CaseResult> = cases.iter().collect();
     Ok(EvalReport {
         dir: dir.display().to_string(),
         summaries: summarise(&cases),
+        jitter: jitter::summarise_jitter(&refs, &options.jitter),
         cases,
     })
 }
@@ -160,16 +172,25 @@ pub async fn evaluate_bundle(root: &Path, case: String, options: &EvalOptions) -
     let run = async {
         let scratch = scratch.as_ref().map_err(|e| format!("scratch dir: {e}"))?;
         let started = Instant::now();
-        let (report, summary) =
-            rootline_agent::investigate_bundle(&bundle, scratch.path(), options.config.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-        Ok::<_, String>((report, summary, started.elapsed().as_secs_f64()))
+        let ingested = rootline_agent::ingest_bundle(&bundle, scratch.path())
+            .await
+            .map_err(|e| e.to_string())?;
+        let report = rootline_agent::investigate(
+            ingested.sources.clone(),
+            ingested.templates.clone(),
+            bundle.incident.clone(),
+            options.config.clone(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let seconds = started.elapsed().as_secs_f64();
+        let jitter = jitter::rerun(&ingested, &bundle.incident, options).await;
+        Ok::<_, String>((report, ingested.summary, seconds, jitter))
     };
     let result = run.await;
     // The truth is read only now, after the investigation has finished.
     let (truth, truth_error) = read_truth(root);
-    let (report, summary, seconds) = match result {
+    let (report, summary, seconds, jitter_runs) = match result {
         Ok(r) => r,
         Err(e) => {
             return score::failed_case(
@@ -211,6 +232,7 @@ pub async fn evaluate_bundle(root: &Path, case: String, options: &EvalOptions) -
         _ => Ok(None),
     };
     let mut result = score_case(case, &report, truth, naive, seconds, summary.indexed);
+    result.jitter = jitter::score_runs(jitter_runs, result.truth.as_ref());
     // A failed measurement keeps the ranking scores; the case counts as a recall miss.
     match recall {
         Ok(r) => {

@@ -56,6 +56,7 @@ pub fn render_markdown(report: &EvalReport) -> String {
             s.seconds_max
         );
     }
+    render_jitter(&mut out, report);
     let _ = writeln!(out, "\n### Ranking (root cause among the candidates)\n");
     let _ = writeln!(
         out,
@@ -218,4 +219,35 @@ fn case_row(c: &CaseResult) -> String {
         recall,
         c.seconds
     )
+}
+
+/// AC@1 and AC@3 per window-start offset and their mean, per dataset and level (`--jitter`).
+fn render_jitter(out: &mut String, report: &EvalReport) {
+    if report.summaries.iter().all(|s| s.jitter.is_empty()) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Window jitter (start moved, end kept)\n\n| dataset | offset (s) | cases | skipped | level | AC@1 | AC@3 | Avg@5 | controls correct |\n|---|---:|---:|---:|---|---:|---:|---:|---|"
+    );
+    for s in &report.summaries {
+        for j in &s.jitter {
+            let offset = j.offset_s.map_or("mean".to_string(), |o| format!("{o:+}"));
+            for (level, m) in &j.levels {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&s.source),
+                    offset,
+                    j.cases,
+                    j.skipped,
+                    level.as_str(),
+                    pct(m.ac1()),
+                    pct(m.ac3()),
+                    pct(m.avg5),
+                    rate(&j.controls_correct)
+                );
+            }
+        }
+    }
 }

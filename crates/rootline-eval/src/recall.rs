@@ -295,6 +295,7 @@ mod tests {
                 score_by_signal: Default::default(),
                 instances: vec![],
                 modules: vec![],
+                first_change: None,
             });
         }
         // The culprit: one item on the service, one on its pod, one metric on the pod.
@@ -328,6 +329,7 @@ mod tests {
             score_by_signal: Default::default(),
             instances: vec![],
             modules: vec![],
+            first_change: None,
         });
         (evidence, candidates)
     }

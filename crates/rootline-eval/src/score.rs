@@ -65,6 +65,9 @@ pub struct CaseResult {
     /// Whether the root cause's evidence is in the packed LLM context, per budget (fault cases).
     #[serde(default)]
     pub evidence_recall: Option<CaseRecall>,
+    /// The same case with its window start moved (`--jitter`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jitter: Vec<crate::JitterRun>,
 }
 
 impl CaseResult {
@@ -201,6 +204,7 @@ pub fn score_case(
         records_indexed,
         error: None,
         evidence_recall: None,
+        jitter: Vec::new(),
         truth,
     }
 }
@@ -242,6 +246,7 @@ pub fn failed_case(
         records_indexed: 0,
         error: Some(error),
         evidence_recall: None,
+        jitter: Vec::new(),
         truth,
     }
 }
@@ -334,6 +339,9 @@ pub struct DatasetSummary {
     /// Evidence recall of the packed context, one entry per budget, ascending.
     #[serde(default)]
     pub evidence_recall: Vec<RecallSummary>,
+    /// AC@k per window-start offset (`--jitter`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jitter: Vec<crate::JitterSummary>,
 }
 
 fn outcome_key(o: Option<Outcome>) -> String {
@@ -344,6 +352,17 @@ fn outcome_key(o: Option<Outcome>) -> String {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| o.as_str().to_string()),
     }
+}
+
+/// The offsets the cases were re-run at, in the order given.
+fn jitter_offsets(cs: &[&CaseResult]) -> Vec<i64> {
+    let mut out: Vec<i64> = Vec::new();
+    for r in cs.iter().flat_map(|c| &c.jitter) {
+        if !out.contains(&r.offset_s) {
+            out.push(r.offset_s);
+        }
+    }
+    out
 }
 
 /// Groups cases by source (sorted) and summarises each group.
@@ -396,5 +415,6 @@ fn summarise_group(source: &str, cs: &[&CaseResult]) -> DatasetSummary {
         },
         seconds_max: seconds.iter().copied().fold(0.0, f64::max),
         evidence_recall: summarise_recall(cs),
+        jitter: crate::jitter::summarise_jitter(cs, &jitter_offsets(cs)),
     }
 }

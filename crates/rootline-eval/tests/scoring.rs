@@ -24,6 +24,7 @@ fn report(outcome: Outcome, candidates: &[(&str, FaultType, f64)]) -> Report {
         outcome,
         outcome_reason: String::new(),
         stats: WindowStats::default(),
+        onset: None,
         candidates: candidates
             .iter()
             .map(|(e, f, s)| Candidate {
@@ -35,6 +36,7 @@ fn report(outcome: Outcome, candidates: &[(&str, FaultType, f64)]) -> Report {
                 score_by_signal: Default::default(),
                 instances: vec![],
                 modules: vec![],
+                first_change: None,
             })
             .collect(),
         evidence: vec![],
@@ -218,6 +220,7 @@ fn controls_fault_types_and_grouping() {
         dir: "x".into(),
         summaries,
         cases,
+        jitter: vec![],
     };
     let md = render_markdown(&report);
     assert!(

@@ -13,6 +13,7 @@ pub mod nezha;
 pub mod nezha_metrics;
 pub mod nezha_traces;
 pub mod openstack;
+pub mod petshop;
 
 use std::path::{Path, PathBuf};
 
@@ -43,4 +44,11 @@ pub struct ImportSummary {
     pub bundles: Vec<String>,
     pub records: u64,
     pub skipped_rows: u64,
+    /// Empty, NaN or non-numeric value cells skipped (importers of wide metric tables).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_values: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

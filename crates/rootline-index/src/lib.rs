@@ -320,6 +320,17 @@ impl LogIndex {
         Ok(out)
     }
 
+    /// The first and last record time matching `filter`, or `None` when nothing matches.
+    pub fn time_range(&self, filter: &Filter) -> Result<Option<(i64, i64)>, IndexError> {
+        let query = self.query(filter)?;
+        let searcher = self.reader.searcher();
+        let fruit = searcher.search(&query, &stats::StatsCollector { max_examples: 0 })?;
+        Ok(fruit.values().fold(None, |acc, a| match acc {
+            None => Some((a.first_ns, a.last_ns)),
+            Some((lo, hi)) => Some((lo.min(a.first_ns), hi.max(a.last_ns))),
+        }))
+    }
+
     /// The stack-frame modules of up to [`MAX_FRAME_RECORDS`] records of one (service,
     /// template), innermost first. Loggers that write each frame as a record of its own (oslo.log)
     /// spread one trace over many records of one template: read in file order, they are the

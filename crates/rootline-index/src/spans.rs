@@ -192,6 +192,13 @@ impl SpanIndex {
         }
     }
 
+    /// The start of the earliest span starting in `range`. Fast fields only.
+    pub fn first_start(&self, range_ns: (i64, i64)) -> Result<Option<i64>, IndexError> {
+        let q = self.range_query(Some(range_ns));
+        let (facts, _) = self.reader.searcher().search(&q, &FactsCollector)?;
+        Ok(facts.iter().map(|f| f.start_ns).min())
+    }
+
     /// Spans starting in `[start, end)` (all spans when `None`).
     pub fn count(&self, range_ns: Option<(i64, i64)>) -> Result<u64, IndexError> {
         let q = self.range_query(range_ns);

@@ -213,6 +213,7 @@ impl Case {
                     score_by_signal: Default::default(),
                     instances: vec![],
                     modules: vec![],
+                    first_change: None,
                 },
                 Candidate {
                     entity: "ts-execute-service".into(),
@@ -223,6 +224,7 @@ impl Case {
                     score_by_signal: Default::default(),
                     instances: vec![],
                     modules: vec![],
+                    first_change: None,
                 },
             ],
             examples: HashMap::from([

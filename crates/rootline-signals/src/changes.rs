@@ -20,7 +20,8 @@ use crate::rank::Finding;
 
 const MINUTE_NS: i64 = 60_000_000_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChangeSignalConfig {
     /// Changes earlier than this before onset are ignored.
     pub lookback_ns: i64,

@@ -14,6 +14,7 @@ pub mod changes;
 mod logs;
 mod mask;
 pub mod metrics;
+pub mod onset;
 pub mod pack;
 mod rank;
 mod stats;

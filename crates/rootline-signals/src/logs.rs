@@ -16,7 +16,8 @@ use crate::mask::mask_message;
 use crate::rank::{Finding, RankContext, Ranking, rank};
 use crate::stats::{poisson_cdf, poisson_sf};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogSignalConfig {
     /// A message counts as vanished only when at least this many were expected.
     pub min_expected_vanished: f64,
@@ -1774,8 +1775,16 @@ mod tests {
     fn empty_window_and_missing_baseline() {
         let s = analyse_logs(&[], &steady(10, 0), &LogSignalConfig::default());
         assert_eq!(s.outcome, Outcome::NoData);
+        // No baseline and nothing but routine messages: ranked from the window alone, and
+        // nothing stands out (never a probable cause).
         let s = analyse_logs(&steady(10, 0), &[], &LogSignalConfig::default());
-        assert_eq!(s.outcome, Outcome::InsufficientEvidence);
+        assert_eq!(s.outcome, Outcome::NoIncidentDetected);
+        assert!(
+            s.outcome_reason
+                .starts_with("no baseline: ranked from the window alone"),
+            "{}",
+            s.outcome_reason
+        );
     }
 
     /// A cinder volume service whose own code raises deep inside, logged by a library's

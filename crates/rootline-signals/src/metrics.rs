@@ -26,7 +26,8 @@ use rootline_core::{Evidence, EvidenceKind, FaultType, Series, ServiceGraph};
 
 use crate::rank::Finding;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MetricSignalConfig {
     /// A window point is anomalous when its robust z exceeds this.
     pub k: f64,

@@ -296,6 +296,7 @@ mod tests {
                 score_by_signal: Default::default(),
                 instances: vec![],
                 modules: vec![],
+                first_change: None,
             });
         }
         (evidence, candidates, examples)

@@ -49,14 +49,11 @@ pub fn rank(
             outcome_reason: "the index holds no records in the incident window".into(),
         };
     }
-    if context.baseline_records == 0 {
-        return Ranking {
-            evidence: vec![],
-            candidates: vec![],
-            outcome: Outcome::InsufficientEvidence,
-            outcome_reason: "there are no baseline records to compare the window with".into(),
-        };
-    }
+    // With no baseline (a pod's logs pasted after the fact, a service that just started) every
+    // message is new: the ranking still runs, so that the warnings, errors, crash and
+    // connection words of the window and the callers that name their callees decide, but it is
+    // never a probable cause.
+    let no_baseline = context.baseline_records == 0;
     findings.sort_by(|a, b| {
         b.contribution
             .total_cmp(&a.contribution)
@@ -148,6 +145,19 @@ pub fn rank(
             format!(
                 "no candidate is decisive: {} scores {:.1} and {} {:.1}; check the top candidates",
                 first.entity, first.score, second.entity, second.score
+            ),
+        ),
+    };
+    let (outcome, outcome_reason) = match (no_baseline, outcome) {
+        (false, _) => (outcome, outcome_reason),
+        (true, Outcome::NoIncidentDetected) if candidates.is_empty() && probes.is_empty() => (
+            Outcome::NoIncidentDetected,
+            "no baseline: ranked from the window alone, and nothing in it stands out".to_string(),
+        ),
+        (true, _) => (
+            Outcome::InsufficientEvidence,
+            format!(
+                "no baseline: ranked from the window alone (what is new cannot be told from what is usual); {outcome_reason}"
             ),
         ),
     };
@@ -392,6 +402,7 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> (Can
         score_by_signal,
         instances: instances.into_iter().map(|(i, _)| i.to_string()).collect(),
         modules,
+        first_change: None,
     };
     (candidate, unexplainable(items, &weighted))
 }

@@ -44,7 +44,8 @@ use crate::logs::strength;
 use crate::rank::Finding;
 use crate::stats::{poisson_cdf, poisson_sf};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TraceSignalConfig {
     /// Error rates are not judged on fewer spans with a known status than this.
     pub min_spans: u64,

@@ -335,6 +335,23 @@ fn print_summary(s: &IngestSummary, json: bool, file_errors: usize) -> Result<()
     Ok(())
 }
 
+/// A length of time written as a number and a unit: `90s`, `30m`, `2h`, `1d`.
+fn parse_span_arg(name: &str, value: &str) -> Result<chrono::Duration> {
+    let v = value.trim();
+    let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let n: i64 = digits.parse().with_context(|| {
+        format!("--{name} {value:?}: expected a number and a unit (s, m, h, d), e.g. 30m")
+    })?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => bail!("--{name} {value:?}: the unit must be s, m, h or d (e.g. 30m)"),
+    };
+    Ok(chrono::Duration::seconds(n.saturating_mul(secs)))
+}
+
 fn parse_time_arg(name: &str, value: &str) -> Result<DateTime<Utc>> {
     let ns = parse_timestamp(value)
         .with_context(|| format!("--{name} {value:?} is not a timestamp (RFC 3339 or epoch)"))?;
@@ -349,22 +366,35 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
     let scratch = tempfile::tempdir()?;
     let (mut report, logs) = if let Some(bundle_dir) = &args.bundle {
         let bundle = Bundle::load(bundle_dir)?;
-        let report = investigate_bundle_in(&bundle, scratch.path()).await?;
+        let report = investigate_bundle_in(&bundle, scratch.path(), &settings.engine).await?;
         (report, open_index(&scratch.path().join("index"))?)
     } else {
-        let title = args
-            .title
-            .clone()
-            .context("give a bundle directory, or --title and --start")?;
-        let start = parse_time_arg(
-            "start",
-            args.start.as_deref().context("--start is required")?,
-        )?;
-        let end = args
-            .end
-            .as_deref()
-            .map(|e| parse_time_arg("end", e))
-            .transpose()?;
+        let (start, end) = match &args.around {
+            Some(around) => {
+                let at = parse_time_arg("around", around)?;
+                (
+                    at - parse_span_arg("before", &args.before)?,
+                    Some(at + parse_span_arg("after", &args.after)?),
+                )
+            }
+            None => (
+                parse_time_arg(
+                    "start",
+                    args.start
+                        .as_deref()
+                        .context("--start (or --around) is required")?,
+                )?,
+                args.end
+                    .as_deref()
+                    .map(|e| parse_time_arg("end", e))
+                    .transpose()?,
+            ),
+        };
+        let title = match (&args.title, &args.around) {
+            (Some(t), _) => t.clone(),
+            (None, Some(around)) => format!("alert at {around}"),
+            (None, None) => bail!("give a bundle directory, or --title and --start (or --around)"),
+        };
         let alert = match &args.alert {
             Some(p) => Some(
                 serde_json::from_str(
@@ -409,7 +439,7 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             sources,
             Arc::new(templates),
             incident,
-            EngineConfig::default(),
+            settings.engine.clone(),
         )
         .await?;
         (report, logs)
@@ -472,11 +502,14 @@ pub(crate) fn llm_run(
 
 /// Ingests a bundle into a fresh scratch index in `scratch` (kept for later steps: the model,
 /// the evidence snapshot) and investigates it.
-async fn investigate_bundle_in(bundle: &Bundle, scratch: &Path) -> Result<Report> {
-    let (report, summary) =
-        rootline_agent::investigate_bundle(bundle, scratch, EngineConfig::default())
-            .await
-            .with_context(|| format!("bundle {}", bundle.root.display()))?;
+async fn investigate_bundle_in(
+    bundle: &Bundle,
+    scratch: &Path,
+    engine: &EngineConfig,
+) -> Result<Report> {
+    let (report, summary) = rootline_agent::investigate_bundle(bundle, scratch, engine.clone())
+        .await
+        .with_context(|| format!("bundle {}", bundle.root.display()))?;
     if summary.rejected > 0 {
         eprintln!(
             "note: {} line(s) of the bundle were rejected",
@@ -510,7 +543,7 @@ async fn demo(settings: &Settings, args: DemoArgs) -> Result<ExitCode> {
     let bundle = Bundle::load(&dir)?;
     let started = std::time::Instant::now();
     let scratch = tempfile::tempdir()?;
-    let mut report = investigate_bundle_in(&bundle, scratch.path()).await?;
+    let mut report = investigate_bundle_in(&bundle, scratch.path(), &settings.engine).await?;
     let elapsed = started.elapsed();
     let logs = open_index(&scratch.path().join("index"))?;
     let context = crate::replay_cli::offline_context(settings, &report, logs).await?;
@@ -596,6 +629,8 @@ async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
         .context("give a directory of incident bundles, or `eval export --out DIR`")?;
     let options = rootline_eval::EvalOptions {
         filter: args.filter.clone(),
+        jitter: args.jitter.clone(),
+        config: settings.engine.clone(),
         ..Default::default()
     };
     let quiet = args.json || args.markdown;
@@ -691,6 +726,10 @@ fn import(command: ImportCommand) -> Result<ExitCode> {
         }
         ImportCommand::K8s { src, out, case } => {
             let summary = rootline_import::k8s::import(&src, &out, case.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        ImportCommand::Petshop { src, out, case } => {
+            let summary = rootline_import::petshop::import(&src, &out, case.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
     }
@@ -815,7 +854,8 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
         &settings.data_dir,
         store.clone(),
         crate::replay_cli::context_budget(settings),
-    );
+    )
+    .with_engine(settings.engine.clone());
     let mut state = rootline_server::AppState::new(store)
         .with_ingest(std::sync::Arc::new(ingest))
         .with_investigations(std::sync::Arc::new(investigations));

@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub log: Option<String>,
+    /// The engine's ranking configuration (TOML, `deploy/engine.toml` documents every key).
+    pub engine_config: Option<PathBuf>,
     #[serde(default)]
     pub llm: LlmConfig,
 }
@@ -31,6 +33,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub listen: Option<String>,
+    pub engine_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +43,8 @@ pub struct Settings {
     pub listen: String,
     pub log: String,
     pub llm: LlmConfig,
+    /// Every ranking constant; the built-in defaults unless an engine config file is given.
+    pub engine: rootline_agent::EngineConfig,
 }
 
 impl Settings {
@@ -62,7 +67,13 @@ impl Settings {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("rootline.db").display()));
+        let engine = match o.engine_config.clone().or(file.engine_config) {
+            Some(path) => rootline_agent::EngineConfig::load(&path)
+                .map_err(|e| anyhow::anyhow!("engine config: {e}"))?,
+            None => rootline_agent::EngineConfig::default(),
+        };
         Ok(Settings {
+            engine,
             listen: o
                 .listen
                 .clone()

@@ -29,6 +29,7 @@ pub struct LiveInvestigations {
     /// Investigations are CPU-bound: at most one per core runs at once, the others wait their
     /// turn, so a burst of chat commands or alerts cannot starve the ingest.
     running: tokio::sync::Semaphore,
+    engine: EngineConfig,
 }
 
 impl LiveInvestigations {
@@ -46,7 +47,14 @@ impl LiveInvestigations {
             running: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            engine: EngineConfig::default(),
         }
+    }
+
+    /// Investigations use `engine` instead of the built-in defaults.
+    pub fn with_engine(mut self, engine: EngineConfig) -> LiveInvestigations {
+        self.engine = engine;
+        self
     }
 
     async fn run(&self, incident: Incident) -> Result<Report, ServiceError> {
@@ -74,7 +82,7 @@ impl LiveInvestigations {
             sources,
             std::sync::Arc::new(templates),
             incident,
-            EngineConfig::default(),
+            self.engine.clone(),
         )
         .await
         .map_err(internal)?;

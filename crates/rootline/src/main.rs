@@ -28,6 +28,10 @@ pub struct Cli {
     /// Database URL: sqlite://FILE (default, in the data dir) or postgres://…
     #[arg(long, global = true, env = "ROOTLINE_DATABASE_URL")]
     database_url: Option<String>,
+    /// The engine's ranking configuration (TOML; every key optional, documented in
+    /// deploy/engine.toml). Used by investigate, eval, demo and serve.
+    #[arg(long, global = true, env = "ROOTLINE_ENGINE_CONFIG")]
+    engine_config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -97,6 +101,10 @@ pub struct EvalArgs {
     /// Only bundles whose path contains this text.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Investigate every bundle again with its window start moved by each offset, in seconds
+    /// (end kept), e.g. `--jitter -120,-60,-30,0,30,60`: AC@k per offset and their mean.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub jitter: Vec<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,11 +173,21 @@ pub struct InvestigateArgs {
     #[arg(long, default_value = "")]
     pub description: String,
     /// Incident start, RFC 3339 or epoch.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "around")]
     pub start: Option<String>,
     /// Incident end; default 15 minutes after the start.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "around")]
     pub end: Option<String>,
+    /// When the alert fired (RFC 3339 or epoch), when the onset is known only roughly: the
+    /// window runs from `--before` before it to `--after` after it.
+    #[arg(long)]
+    pub around: Option<String>,
+    /// With --around: how far back the window opens (e.g. 30m, 1h, 90s).
+    #[arg(long, default_value = "30m", requires = "around")]
+    pub before: String,
+    /// With --around: how far after the alert the window closes.
+    #[arg(long, default_value = "10m", requires = "around")]
+    pub after: String,
     /// Affected service named by the alert (repeatable).
     #[arg(long = "service")]
     pub services: Vec<String>,
@@ -286,6 +304,15 @@ pub enum ImportCommand {
         #[arg(long)]
         case: Option<String>,
     },
+    /// PetShop RCA (metrics-only, CloudWatch/X-Ray; every scenario's train/ and test/ issues).
+    Petshop {
+        src: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Import only this bundle id (`high_traffic-train-issue_3`).
+        #[arg(long)]
+        case: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -356,6 +383,7 @@ fn main() -> std::process::ExitCode {
         config: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
+        engine_config: cli.engine_config.clone(),
         listen: match &cli.command {
             Command::Serve(a) => a.listen.clone(),
             _ => None,

@@ -474,3 +474,49 @@ fn killed_ingest_loses_nothing_acknowledged_and_rerun_does_not_duplicate() {
     assert!(out.status.success());
     assert_eq!(count("*"), 4 + lines);
 }
+
+/// An on-call engineer knows when the alert fired, not the fault's second: `--around` the alert
+/// with the default half hour before it finds the demo incident's culprit first, and a window
+/// flag that makes no sense is refused with its name.
+#[test]
+fn investigate_around_the_alert_time_finds_the_demo_culprit() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
+    let logs: Vec<String> = std::fs::read_dir(demo.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    let mut args = vec!["ingest"];
+    args.extend(logs.iter().map(String::as_str));
+    let o = rootline(dir.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The fault was injected at 09:25:39; the alert fired about a minute and a half later.
+    let o = rootline(
+        dir.path(),
+        &[
+            "investigate",
+            "--around",
+            "2023-01-29T09:27:00Z",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["stats"]["window_start"], "2023-01-29T08:57:00.000Z");
+    assert_eq!(report["stats"]["window_end"], "2023-01-29T09:37:00.000Z");
+    assert_eq!(report["candidates"][0]["entity"], "ts-basic-service");
+    assert_eq!(report["onset"]["how"], "declared");
+    let o = rootline(
+        dir.path(),
+        &[
+            "investigate",
+            "--around",
+            "2023-01-29T09:27:00Z",
+            "--before",
+            "30x",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--before"), "{}", stderr(&o));
+}

@@ -36,8 +36,14 @@ async fn start(data_dir: &Path) -> Server {
     let store = Store::connect(&url).await.unwrap();
     let indexes = live_ingest::LiveIndexes::open(data_dir).unwrap();
     let ingest = live_ingest::LiveIngest::over(&indexes, data_dir).unwrap();
+    // The engine configuration `serve` reads from --engine-config: the shipped defaults here.
+    let engine = rootline_agent::EngineConfig::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/engine.toml"),
+    )
+    .unwrap();
     let investigations =
-        live_investigate::LiveInvestigations::new(indexes, data_dir, store.clone(), 8_000);
+        live_investigate::LiveInvestigations::new(indexes, data_dir, store.clone(), 8_000)
+            .with_engine(engine);
     let state = AppState::new(store.clone())
         .with_ingest(Arc::new(ingest))
         .with_investigations(Arc::new(investigations))

@@ -1,0 +1,37 @@
+//! Where did it start? The configuration of the onset search.
+//!
+//! An on-call engineer knows when the alert fired, not when the fault began: "since about 10:40",
+//! "the last 30 minutes". The onset search (in the agent, which can read the indexes) compares a
+//! lead before the declared start and the declared window with the baseline once, takes the
+//! strongest change of the leading candidate, and starts the window where that change was first
+//! seen; the lead before it joins the baseline.
+//!
+//! Measured on every dataset with `rootline eval --jitter` (docs/evaluation.md), it did not pay
+//! yet: it is off by default, and the declared start is the onset.
+
+use serde::{Deserialize, Serialize};
+
+/// Thresholds of the onset search. Part of the engine configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnsetConfig {
+    /// Estimate the onset at all (off: the declared start is the onset).
+    pub enabled: bool,
+    /// How far before the declared start the search looks, as a share of the window's length.
+    pub lead_share: f64,
+    /// ... and at most this many seconds.
+    pub max_lead_secs: i64,
+    /// The window opens this many seconds before the estimated onset; the baseline ends there.
+    pub guard_secs: i64,
+}
+
+impl Default for OnsetConfig {
+    fn default() -> Self {
+        OnsetConfig {
+            enabled: false,
+            lead_share: 0.5,
+            max_lead_secs: 300,
+            guard_secs: 5,
+        }
+    }
+}
