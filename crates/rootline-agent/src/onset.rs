@@ -62,6 +62,16 @@ fn with_lead(incident: &Incident, lo: i64, w_start: i64) -> Vec<(i64, i64)> {
     out
 }
 
+/// The declared baselines as declared (a known-good window is trusted as given, even where an
+/// earlier-opened window overlaps it), else the same length right before `start`.
+fn declared_or_before(incident: &Incident, start: i64, end: i64) -> Vec<(i64, i64)> {
+    if incident.baseline_windows.is_empty() {
+        vec![(start.saturating_sub(end - start), start)]
+    } else {
+        incident.baseline_ns()
+    }
+}
+
 /// Finds the effective window of `incident`: a first comparison over the declared window and a
 /// lead before it names the strongest change; the window then starts where that change was first
 /// seen (its first symptom), and everything before it is baseline.
@@ -72,7 +82,13 @@ pub fn effective_window(
     engine: &crate::EngineConfig,
 ) -> Result<Effective, crate::InvestigateError> {
     let config = &engine.onset;
-    let (start, end) = incident.window_ns();
+    let (declared_start, end) = incident.window_ns();
+    // An alert fires after the fault began (rules wait out a `for:` period, a person notices
+    // later): the window opens a little before the declared start.
+    let early = (((end - declared_start) as f64 * config.early_share) as i64)
+        .min(config.max_early_secs.saturating_mul(1_000_000_000))
+        .max(0);
+    let start = declared_start - early;
     let declared = |reason: String| Onset {
         time: format_ns(start),
         how: OnsetHow::Declared,
@@ -82,7 +98,7 @@ pub fn effective_window(
     };
     let keep = |reason: String| Effective {
         window: (start, end),
-        baselines: incident.baseline_ns(),
+        baselines: declared_or_before(incident, start, end),
         onset: declared(reason),
         first_change: BTreeMap::new(),
     };
@@ -128,6 +144,11 @@ pub fn effective_window(
         return Ok(keep(
             "the strongest change was there from the first record on: the declared start stands"
                 .into(),
+        ));
+    }
+    if config.only_earlier && onset_ns - guard >= start {
+        return Ok(keep(
+            "the strongest change began after the declared start: the declared start stands".into(),
         ));
     }
     let w_start = onset_ns - guard;

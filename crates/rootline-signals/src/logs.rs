@@ -379,13 +379,59 @@ pub fn log_findings_in(
             (*t, t.count as f64 - before)
         })
         .collect();
-    // Messages the service stopped writing: a code path that no longer runs.
+    // Messages the service stopped writing: a code path that no longer runs. Either the
+    // message is missing from the whole window, or it stopped partway through it and stayed
+    // silent for the rest (a window that opened before the fault holds the message's last
+    // healthy minutes: its total alone would not tell).
     let mut vanished: Vec<(&(String, String), &&TemplateStat)> =
         base.iter().filter(|(k, _)| !win.contains_key(*k)).collect();
     vanished.sort_by(|a, b| a.0.cmp(b.0));
+    // A message stopped partway only while its service went on serving requests: the message
+    // and the service's other messages carry request (trace) ids, and the tail is measured to
+    // the service's last traced record. Then a code path was cut while requests still came;
+    // untraced messages that stop may only mean the callers stopped calling (a workload that
+    // gave up), and the end of the data stops nothing.
+    let data_start = window.iter().map(|t| t.first_ns).min().unwrap_or(0);
+    let data_end = window.iter().map(|t| t.last_ns).max().unwrap_or(0);
+    let span = (data_end - data_start).max(1) as f64;
+    let mut service_end: HashMap<&str, i64> = HashMap::new();
+    for t in window.iter().filter(|t| !t.traces.is_empty()) {
+        let e = service_end.entry(t.service.as_str()).or_insert(t.last_ns);
+        *e = (*e).max(t.last_ns);
+    }
+    let mut stops: Vec<Stop<'_>> = vanished
+        .into_iter()
+        .map(|(key, t)| Stop {
+            key,
+            base: t,
+            expected: t.count as f64 * scale,
+            partway: None,
+        })
+        .collect();
+    for (k, w) in &win {
+        let Some(b) = base.get(k) else { continue };
+        let Some(end) = service_end.get(w.service.as_str()).copied() else {
+            continue;
+        };
+        let tail = (end - w.last_ns) as f64;
+        if tail <= 0.0 || w.traces.is_empty() || severity(w.worst_level) >= 2 {
+            continue;
+        }
+        stops.push(Stop {
+            key: k,
+            base: b,
+            expected: b.count as f64 * scale * tail / span,
+            partway: Some(w),
+        });
+    }
     let mut stopped: Vec<(Finding, &TemplateStat)> = Vec::new();
-    for ((service, key), t) in vanished {
-        let expected = t.count as f64 * scale;
+    for Stop {
+        key: (service, key),
+        base: t,
+        expected,
+        partway,
+    } in stops
+    {
         let bursts = expected_bursts(t, expected);
         if bursts < config.min_expected_vanished || poisson_cdf(0, bursts) >= config.significance {
             continue;
@@ -398,38 +444,60 @@ pub fn log_findings_in(
             continue;
         }
         let contribution = 1.5 * (1.0 + expected).ln();
-        stopped.push((Finding {
-            evidence: Evidence {
-                id: signal_id("vanished", service, key),
-                kind: EvidenceKind::RateChange,
-                entity: service.clone(),
-                first_seen_ns: t.first_ns,
-                strength: strength(contribution),
-                summary: format!(
+        let (first_seen_ns, summary, examples, instances) = match partway {
+            None => (
+                t.first_ns,
+                format!(
                     "{service} stopped writing a message seen {}× in the baseline ({expected:.1} expected in the window): \"{}\"",
                     t.count,
                     first_line(&t.sample, 200)
                 ),
-                examples: t.examples.clone(),
-                instances: t.hosts.clone(),
-                // The module that wrote a message that stopped runs downstream of the fault,
-                // rarely where it is (on OpenStack, naming it cost module AC@3 0.03).
-                modules: vec![],
+                t.examples.clone(),
+                t.hosts.clone(),
+            ),
+            Some(w) => (
+                w.last_ns,
+                format!(
+                    "{service} stopped writing a message at {} ({}× in the window before that, {expected:.1} expected after it from the baseline): \"{}\"",
+                    rootline_core::time::format_ns(w.last_ns),
+                    w.count,
+                    first_line(&t.sample, 200)
+                ),
+                w.examples.clone(),
+                w.hosts.clone(),
+            ),
+        };
+        stopped.push((
+            Finding {
+                evidence: Evidence {
+                    id: signal_id("vanished", service, key),
+                    kind: EvidenceKind::RateChange,
+                    entity: service.clone(),
+                    first_seen_ns,
+                    strength: strength(contribution),
+                    summary,
+                    examples,
+                    instances,
+                    // The module that wrote a message that stopped runs downstream of the fault,
+                    // rarely where it is (on OpenStack, naming it cost module AC@3 0.03).
+                    modules: vec![],
+                },
+                contribution,
+                // A message that always ran and now does not: the code path is cut short, which is
+                // what a thrown exception does; unless a sibling warning or error took its place
+                // ("Get Route By Ids Success" gone, "Get Route By Ids Failed" new): then the code
+                // ran on and took the other branch, on a value it did not expect.
+                fault: if unusual_problems
+                    .iter()
+                    .any(|p| p.service == t.service && siblings(&p.sample, &t.sample))
+                {
+                    FaultType::WrongReturnValue
+                } else {
+                    FaultType::Exception
+                },
             },
-            contribution,
-            // A message that always ran and now does not: the code path is cut short, which is
-            // what a thrown exception does; unless a sibling warning or error took its place
-            // ("Get Route By Ids Success" gone, "Get Route By Ids Failed" new): then the code
-            // ran on and took the other branch, on a value it did not expect.
-            fault: if unusual_problems
-                .iter()
-                .any(|p| p.service == t.service && siblings(&p.sample, &t.sample))
-            {
-                FaultType::WrongReturnValue
-            } else {
-                FaultType::Exception
-            },
-        }, *t));
+            t,
+        ));
     }
     // Messages that stopped at a service that logs no problem of its own, where nothing shows
     // that requests still reach it (an access-log line, or no trace ids): its callers stopping
@@ -795,6 +863,16 @@ fn push_new(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
             into.push(x);
         }
     }
+}
+
+/// A baseline message that stopped: missing from the whole window, or (`partway`: its window
+/// stats) last written before its service's last traced record. `expected` is what the
+/// baseline predicts for the silent stretch.
+struct Stop<'a> {
+    key: &'a (String, String),
+    base: &'a TemplateStat,
+    expected: f64,
+    partway: Option<&'a TemplateStat>,
 }
 
 /// How a window template compares with its baseline count.
@@ -1769,6 +1847,49 @@ mod tests {
             burst_blame.contribution,
             blame[0].contribution
         );
+    }
+
+    /// A payment service writes "charge started" and "charge done" in every request, once a
+    /// second. In the window (which opened a minute before the fault) "charge done" stops at
+    /// 260 s while requests keep coming: it stopped partway. Untraced, or with the whole
+    /// service falling silent, the same stop says nothing.
+    #[test]
+    fn a_traced_message_that_stops_partway_while_requests_go_on_has_stopped() {
+        let pay = |traced: bool, silent_after_stop: bool| {
+            let (mut base, mut win) = (vec![], vec![]);
+            let push = |v: &mut Vec<LogRecord>, i: u64, t: i64, msg: &str| {
+                let mut r = rec(i, t * SECOND, "pay", Level::Info, msg);
+                r.trace_id = traced.then(|| format!("trace-{t}"));
+                v.push(r);
+            };
+            for t in 0..120i64 {
+                push(&mut base, 2 * t as u64, t, "charge started");
+                push(&mut base, 2 * t as u64 + 1, t, "charge done");
+            }
+            for t in 200..320i64 {
+                if silent_after_stop && t >= 260 {
+                    break;
+                }
+                push(&mut win, 1000 + 2 * t as u64, t, "charge started");
+                if t < 260 {
+                    push(&mut win, 1001 + 2 * t as u64, t, "charge done");
+                }
+            }
+            stopped_findings(&win, &base)
+                .into_iter()
+                .filter(|f| f.evidence.summary.contains("stopped writing a message at"))
+                .collect::<Vec<_>>()
+        };
+        let found = pay(true, false);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].evidence.entity, "pay");
+        assert_eq!(found[0].evidence.first_seen_ns, 259 * SECOND);
+        assert!(found[0].evidence.summary.contains("charge done"));
+        assert!(
+            pay(false, false).is_empty(),
+            "untraced: the callers may have stopped"
+        );
+        assert!(pay(true, true).is_empty(), "the whole service fell silent");
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub struct OnsetConfig {
     pub max_lead_secs: i64,
     /// The window opens this many seconds before the estimated onset; the baseline ends there.
     pub guard_secs: i64,
+    /// Whether or not the onset is searched, the window opens this share of its length before
+    /// the declared start: an alert fires after the fault began.
+    pub early_share: f64,
+    /// ... and at most this many seconds before it.
+    pub max_early_secs: i64,
+    /// An estimated onset only ever opens the window earlier than declared (an alert comes
+    /// after the fault began); a later one keeps the declared start.
+    pub only_earlier: bool,
 }
 
 impl Default for OnsetConfig {
@@ -32,6 +40,9 @@ impl Default for OnsetConfig {
             lead_share: 0.5,
             max_lead_secs: 300,
             guard_secs: 5,
+            early_share: 0.0,
+            max_early_secs: 300,
+            only_earlier: true,
         }
     }
 }
