@@ -130,7 +130,9 @@ pub fn effective_window(
     let strongest = ranking
         .evidence
         .iter()
-        .filter(|e| top.evidence.contains(&e.id))
+        // Only evidence seen inside the searched range dates a change: a message that stopped
+        // altogether carries the time it was first written in the baseline.
+        .filter(|e| top.evidence.contains(&e.id) && e.first_seen_ns >= lo && e.first_seen_ns < end)
         .max_by(|a, b| {
             a.strength
                 .total_cmp(&b.strength)

@@ -5,6 +5,7 @@
 
 pub mod evidence;
 pub mod frames;
+pub mod hash;
 pub mod incident;
 pub mod observation;
 pub mod record;

@@ -10,11 +10,7 @@ pub const TRACE_SKETCH_SIZE: usize = 32;
 /// A stable, well-spread 64-bit hash of a trace id (FNV-1a, then a SplitMix64 finaliser so that
 /// ids differing in their last bytes land far apart, as the bottom-k estimate needs).
 pub fn trace_hash(trace_id: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in trace_id.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let mut h = crate::hash::fnv1a(trace_id.bytes());
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d049bb133111eb);
     h ^ (h >> 31)

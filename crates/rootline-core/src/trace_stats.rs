@@ -24,12 +24,7 @@ pub fn span_evidence_id(trace_id: &str, span_id: &str) -> String {
 /// A 64-bit join key for a span within its trace (FNV-1a over trace id, a separator, span id);
 /// parents are found by computing the same key from (trace id, parent span id).
 pub fn span_key(trace_id: &str, span_id: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in trace_id.bytes().chain([0]).chain(span_id.bytes()) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
+    crate::hash::fnv1a_parts(&[trace_id, span_id])
 }
 
 /// Buckets per doubling: bucket bounds are 2^(i/8), so any quantile is within ~4.4% of the truth.

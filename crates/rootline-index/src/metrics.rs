@@ -86,12 +86,7 @@ fn point_id(series: &str, ts_ns: i64) -> u128 {
 }
 
 fn series_hash(series: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in series.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
+    rootline_core::hash::fnv1a(series.bytes())
 }
 
 fn compose_id(series_hash: u64, ts_ns: i64) -> u128 {

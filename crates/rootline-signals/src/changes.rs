@@ -16,7 +16,7 @@ use rootline_core::time::format_ns;
 use rootline_core::{ChangeEvent, ChangeKind, Evidence, EvidenceKind, FaultType};
 
 use crate::logs::strength;
-use crate::rank::Finding;
+use crate::rank::{Finding, FindingKind};
 
 const MINUTE_NS: i64 = 60_000_000_000;
 
@@ -96,6 +96,7 @@ pub fn change_findings(
             };
             let contribution = round3(base * decay * boost * timing);
             Some(Finding {
+                kind: FindingKind::Change,
                 evidence: Evidence {
                     id: evidence_id(&c.id),
                     kind: EvidenceKind::Change,
@@ -207,11 +208,7 @@ fn summary(c: &ChangeEvent, offset_ns: i64, symptom: f64) -> String {
 
 /// `sig-change-` + FNV-1a of the change id: stable across runs and platforms.
 fn evidence_id(change_id: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in change_id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = rootline_core::hash::fnv1a(change_id.bytes());
     format!("sig-change-{h:016x}")
 }
 

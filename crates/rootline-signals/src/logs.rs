@@ -13,7 +13,7 @@ use rootline_core::{
 };
 
 use crate::mask::mask_message;
-use crate::rank::{Finding, RankContext, Ranking, rank};
+use crate::rank::{Finding, FindingKind, RankContext, Ranking, rank};
 use crate::stats::{poisson_cdf, poisson_sf};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,6 +44,24 @@ pub struct LogSignalConfig {
     /// its memory at once, every caller logging the same timeout) says less about each of them
     /// than a message only one of them writes. The metric signal splits shared series alike.
     pub crowd_exponent: f64,
+    /// What a warning or error that names another service (or blames an unnamed dependency)
+    /// counts against its own writer: the writer is reporting a callee's failure.
+    pub naming_writer_share: f64,
+    /// What a message that stopped counts at a service that logs no problem of its own and
+    /// where nothing shows that requests still reach it (its callers stopping explains it too).
+    pub quiet_share: f64,
+    /// A stopped message counts `stopped_weight × ln(1 + expected)`.
+    pub stopped_weight: f64,
+    /// A background (chronic) finding counts this per unit of `ln(1 + problems)`: a thousand
+    /// chronic errors (0.35) weigh about as much as one new debug message. 0 switches the family
+    /// off (no background findings at all).
+    pub background_weight: f64,
+    /// A caller whose callee also scores keeps at least this share of the part of its score the
+    /// callee could explain (1: no caller discount).
+    pub caller_keep: f64,
+    /// Traced messages that stop partway through the window while their service goes on serving
+    /// requests count as stopped (rule family switch).
+    pub partial_stops: bool,
 }
 
 impl Default for LogSignalConfig {
@@ -57,6 +75,12 @@ impl Default for LogSignalConfig {
             max_evidence_per_candidate: 8,
             finding_decay: 0.5,
             crowd_exponent: 1.0,
+            naming_writer_share: 0.5,
+            quiet_share: 0.5,
+            stopped_weight: 1.5,
+            background_weight: 0.05,
+            caller_keep: 0.5,
+            partial_stops: true,
         }
     }
 }
@@ -176,12 +200,7 @@ pub fn aggregate(records: &[LogRecord], max_examples: usize) -> Vec<TemplateStat
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
+    rootline_core::hash::fnv1a(bytes.iter().copied())
 }
 
 /// Compares the incident window with its baseline and ranks services, from records.
@@ -299,7 +318,7 @@ pub fn log_findings_in(
         let contribution = message_weight(t, change)
             * trace_weight(t, own_roots.get(service))
             * if names.is_some() || blames_dependency {
-                NAMING_WRITER_SHARE
+                config.naming_writer_share
             } else {
                 1.0
             }
@@ -313,6 +332,7 @@ pub fn log_findings_in(
         if change == Change::New {
             let fault = code_fault(t);
             new_messages.push((Finding {
+                kind: FindingKind::NewMessage,
                 evidence: Evidence {
                     id: signal_id("new", service, key),
                     kind: EvidenceKind::NewMessage,
@@ -335,6 +355,7 @@ pub fn log_findings_in(
             }, t));
         } else if let Change::Burst { expected, ratio } = change {
             bursts.push((Finding {
+                kind: FindingKind::Burst,
                 evidence: Evidence {
                     id: signal_id("burst", service, key),
                     kind: EvidenceKind::RateChange,
@@ -408,7 +429,7 @@ pub fn log_findings_in(
             partway: None,
         })
         .collect();
-    for (k, w) in &win {
+    for (k, w) in win.iter().filter(|_| config.partial_stops) {
         let Some(b) = base.get(k) else { continue };
         let Some(end) = service_end.get(w.service.as_str()).copied() else {
             continue;
@@ -443,7 +464,7 @@ pub fn log_findings_in(
         }) {
             continue;
         }
-        let contribution = 1.5 * (1.0 + expected).ln();
+        let contribution = config.stopped_weight * (1.0 + expected).ln();
         let (first_seen_ns, summary, examples, instances) = match partway {
             None => (
                 t.first_ns,
@@ -469,6 +490,7 @@ pub fn log_findings_in(
         };
         stopped.push((
             Finding {
+                kind: FindingKind::Stopped,
                 evidence: Evidence {
                     id: signal_id("vanished", service, key),
                     kind: EvidenceKind::RateChange,
@@ -510,7 +532,7 @@ pub fn log_findings_in(
                     .iter()
                     .any(|p| p.service == finding.evidence.entity)
             {
-                quiet_without_problems(finding)
+                quiet_without_problems(finding, config.quiet_share)
             } else {
                 finding
             },
@@ -530,6 +552,7 @@ pub fn log_findings_in(
         let excess = errors as f64 - expected;
         let contribution = (1.0 + excess).ln();
         scored.push(Finding {
+            kind: FindingKind::ErrorRate,
             evidence: Evidence {
                 id: signal_id("errors", service, ""),
                 kind: EvidenceKind::ErrorRate,
@@ -552,7 +575,11 @@ pub fn log_findings_in(
     // still wants them among the leads when nothing else names the culprit (alert-only data,
     // where a faulty pod keeps alerting as it did before). Weighed far below any change.
     let mut problems: BTreeMap<&str, ServiceTally> = BTreeMap::new();
-    for s in window.iter().filter(|s| s.errors + s.warnings > 0) {
+    let chronic_counts = config.background_weight > 0.0;
+    for s in window
+        .iter()
+        .filter(|s| chronic_counts && s.errors + s.warnings > 0)
+    {
         let p = problems.entry(s.service.as_str()).or_default();
         p.add(s, s.errors + s.warnings);
         p.note_examples(s, config.max_examples);
@@ -565,8 +592,9 @@ pub fn log_findings_in(
             hosts,
             ..
         } = tally;
-        let contribution = BACKGROUND_WEIGHT * (1.0 + count as f64).ln();
+        let contribution = config.background_weight * (1.0 + count as f64).ln();
         scored.push(Finding {
+            kind: FindingKind::Background,
             evidence: Evidence {
                 id: signal_id(BACKGROUND, service, ""),
                 kind: EvidenceKind::ErrorRate,
@@ -672,12 +700,10 @@ fn request_paths(
         .collect()
 }
 
-/// What messages that may have stopped only because requests stopped coming count against a
-/// service that logs no problem of its own.
-const QUIET_SHARE: f64 = 0.5;
-
-fn quiet_without_problems(mut finding: Finding) -> Finding {
-    finding.contribution *= QUIET_SHARE;
+/// Discounts a message that may have stopped only because requests stopped coming
+/// ([`LogSignalConfig::quiet_share`]).
+fn quiet_without_problems(mut finding: Finding, share: f64) -> Finding {
+    finding.contribution *= share;
     finding.evidence.strength = strength(finding.contribution);
     finding.evidence.summary.push_str(
         "; it logs no problem of its own and nothing shows that requests still reach it, so its callers' failure explains the silence as well: it counts half",
@@ -781,6 +807,7 @@ fn cut_path_findings(
             let missing = expected - later_now as f64;
             let contribution = 1.5 * (1.0 + missing).ln();
             out.push(Finding {
+                kind: FindingKind::CutPath,
                 evidence: Evidence {
                     id: signal_id("cut", service, later_key),
                     kind: EvidenceKind::RateChange,
@@ -817,9 +844,6 @@ fn cut_path_findings(
 
 /// The signal kind of background findings: problems logged at their usual rate.
 pub(crate) const BACKGROUND: &str = "background";
-/// A background finding's contribution per unit of `ln(1 + problems)`: a thousand chronic
-/// errors (0.35) weigh about as much as one new debug message.
-const BACKGROUND_WEIGHT: f64 = 0.05;
 
 /// Per service: how many records of some kind, when first seen, and the first few example
 /// ids, the hosts they came from and the modules they point at.
@@ -1047,6 +1071,7 @@ fn blame_findings(
             items
                 .into_iter()
                 .map(move |(contribution, summary, examples, first_ns)| Finding {
+                    kind: FindingKind::NamedInErrors,
                     evidence: Evidence {
                         id: signal_id("blamed", named, &summary),
                         kind: EvidenceKind::NamedInErrors,
@@ -1122,10 +1147,6 @@ fn mentions_any_word(text: &str, words: &[&str]) -> bool {
     let text = text.to_ascii_lowercase();
     words.iter().any(|w| mentions_word(&text, w))
 }
-
-/// What a warning or error that names another service counts against its own writer: it is
-/// the caller reporting that service's failure, and the named service gets the blame.
-const NAMING_WRITER_SHARE: f64 = 0.5;
 
 /// Up to `radius` characters either side of the first occurrence of `needle`, with ellipses.
 fn excerpt_around(text: &str, needle: &str, radius: usize) -> String {

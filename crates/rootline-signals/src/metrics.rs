@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{TimeZone, Utc};
 use rootline_core::{Evidence, EvidenceKind, FaultType, Series, ServiceGraph};
 
-use crate::rank::Finding;
+use crate::rank::{Finding, FindingKind};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -63,7 +63,8 @@ pub struct MetricSignalConfig {
     /// `n^-crowd_exponent` at each (1: its weight is split between them): a symptom many
     /// services show at once singles out none of them. CPU and memory are exempt; the pods of
     /// one service count as one service when a graph names their service
-    /// ([`metric_findings_in`]).
+    /// ([`metric_findings_in`]). Suspect (docs/evaluation.md, ablation): it pays only on Nezha
+    /// and costs PetShop two first places.
     pub crowd_exponent: f64,
 }
 
@@ -433,6 +434,7 @@ fn finding(
         summary.push_str(&format!("; the same on {} entities", shared_by));
     }
     Finding {
+        kind: FindingKind::Metric,
         evidence: Evidence {
             id: evidence_id(&m.series.key),
             kind: EvidenceKind::MetricAnomaly,
@@ -480,11 +482,7 @@ fn instance_labels(labels: &BTreeMap<String, String>) -> Vec<String> {
 }
 
 fn evidence_id(series_key: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in "metric".bytes().chain([0]).chain(series_key.bytes()) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = rootline_core::hash::fnv1a_parts(&["metric", series_key]);
     format!("sig-metric-{h:016x}")
 }
 

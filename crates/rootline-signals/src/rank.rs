@@ -6,9 +6,37 @@ use rootline_core::{Candidate, Evidence, EvidenceKind, FaultType, Outcome, Servi
 
 use crate::logs::LogSignalConfig;
 
+/// What a finding is: the rule family that made it. The ranking reads this, never the
+/// evidence id's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    /// A message never seen in the baseline.
+    NewMessage,
+    /// A message far above its baseline rate.
+    Burst,
+    /// A routine message that stopped (missing from the window, or partway through it). Its
+    /// time may come from the baseline: it dates no change.
+    Stopped,
+    /// A code path cut short between two statements of one request.
+    CutPath,
+    /// A service's warnings and errors rose.
+    ErrorRate,
+    /// Another service's new errors name this one.
+    NamedInErrors,
+    /// Problems logged at their usual rate: names a service nothing else points at.
+    Background,
+    /// Span latency, errors or throughput.
+    Trace,
+    /// A metric series that moved.
+    Metric,
+    /// A deploy, flag flip or config change before the onset.
+    Change,
+}
+
 /// One piece of evidence with how much it counts against its entity, and the fault it suggests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    pub kind: FindingKind,
     pub evidence: Evidence,
     /// Added to the entity's score; larger means more unusual.
     pub contribution: f64,
@@ -84,7 +112,7 @@ pub fn rank(
         })
         .partition(|c| changed.contains(&c.entity));
     if let Some(graph) = context.graph {
-        discount_explained_callers(&mut candidates, graph, &own_parts);
+        discount_explained_callers(&mut candidates, graph, &own_parts, config.caller_keep);
     }
     // Equal scores (one alert each, on alert-only data) are ordered by who showed the change
     // first: effects follow their cause.
@@ -181,18 +209,15 @@ pub fn rank(
 fn first_change_ns(items: &[&Finding]) -> i64 {
     items
         .iter()
-        .filter(|f| !f.evidence.id.starts_with("sig-vanished"))
+        .filter(|f| f.kind != FindingKind::Stopped)
         .map(|f| f.evidence.first_seen_ns)
         .min()
         .unwrap_or(i64::MAX)
 }
 
-/// A finding that shows a problem, not a change (see `logs::BACKGROUND`).
+/// A finding that shows a problem, not a change.
 fn is_background(f: &Finding) -> bool {
-    f.evidence
-        .id
-        .strip_prefix("sig-")
-        .is_some_and(|rest| rest.starts_with(crate::logs::BACKGROUND))
+    f.kind == FindingKind::Background
 }
 
 /// A caller whose callee also scores is partly explained by it: errors and slowness flow up the
@@ -206,6 +231,7 @@ fn discount_explained_callers(
     candidates: &mut [Candidate],
     graph: &ServiceGraph,
     own_parts: &BTreeMap<String, f64>,
+    keep: f64,
 ) {
     let original: Vec<f64> = candidates.iter().map(|c| c.score).collect();
     // A callee explains its callers only as far as it is not explained itself: the scores are
@@ -229,8 +255,9 @@ fn discount_explained_callers(
                 });
             explained_by[i] = explaining;
             let Some(j) = explaining else { continue };
-            // Keep at least half: the caller may also be broken on its own.
-            let factor = (0.5_f64).max(1.0 - 0.5 * (current[j] / original[i].max(1e-9)).min(1.0));
+            // Keep at least `keep` (half): the caller may also be broken on its own.
+            let factor =
+                keep.max(1.0 - (1.0 - keep) * (current[j] / original[i].max(1e-9)).min(1.0));
             let own = own_parts
                 .get(&c.entity)
                 .copied()
@@ -344,26 +371,21 @@ fn candidate(entity: &str, items: &[&Finding], config: &LogSignalConfig) -> (Can
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or(FaultType::Unknown, |v| v.0)
     });
-    let count = |kind: EvidenceKind, prefix: &str| {
-        items
-            .iter()
-            .filter(|f| f.evidence.kind == kind && f.evidence.id.starts_with(prefix))
-            .count()
-    };
+    let count = |kind: FindingKind| items.iter().filter(|f| f.kind == kind).count();
     let mut parts = Vec::new();
-    let new = count(EvidenceKind::NewMessage, "sig-new");
+    let new = count(FindingKind::NewMessage);
     if new > 0 {
         parts.push(format!("{new} new message(s)"));
     }
-    let bursts = count(EvidenceKind::RateChange, "sig-burst");
+    let bursts = count(FindingKind::Burst);
     if bursts > 0 {
         parts.push(format!("{bursts} bursting message(s)"));
     }
-    let gone = count(EvidenceKind::RateChange, "sig-vanished");
+    let gone = count(FindingKind::Stopped);
     if gone > 0 {
         parts.push(format!("{gone} message(s) that stopped"));
     }
-    if count(EvidenceKind::ErrorRate, "sig-errors") > 0 {
+    if count(FindingKind::ErrorRate) > 0 {
         parts.push("an error-rate rise".to_string());
     }
     for (kind, label) in [

@@ -41,7 +41,7 @@ use rootline_core::{
 };
 
 use crate::logs::strength;
-use crate::rank::Finding;
+use crate::rank::{Finding, FindingKind};
 use crate::stats::{poisson_cdf, poisson_sf};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -102,11 +102,7 @@ impl Default for TraceSignalConfig {
 
 /// Stable id for a trace finding (FNV-1a over kind and service).
 fn signal_id(kind: &str, service: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in kind.bytes().chain([0]).chain(service.bytes()) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = rootline_core::hash::fnv1a_parts(&[kind, service]);
     format!("sig-trace-{kind}-{h:016x}")
 }
 
@@ -463,6 +459,7 @@ pub fn trace_findings(
     });
     raws.into_iter()
         .map(|r| Finding {
+            kind: FindingKind::Trace,
             evidence: Evidence {
                 id: signal_id(r.kind.as_str(), &r.service),
                 kind: match r.kind {

@@ -2,7 +2,7 @@
 //! the log symptoms that starvation causes.
 
 use rootline_core::{Evidence, FaultType};
-use rootline_signals::{Finding, LogSignalConfig, RankContext, rank};
+use rootline_signals::{Finding, FindingKind, LogSignalConfig, RankContext, rank};
 
 fn finding(id: &str, kind: &str, strength: f64, contribution: f64, fault: FaultType) -> Finding {
     let evidence: Evidence = serde_json::from_value(serde_json::json!({
@@ -15,6 +15,11 @@ fn finding(id: &str, kind: &str, strength: f64, contribution: f64, fault: FaultT
     }))
     .unwrap();
     Finding {
+        kind: if kind == "new_message" {
+            FindingKind::NewMessage
+        } else {
+            FindingKind::Metric
+        },
         evidence,
         contribution,
         fault,

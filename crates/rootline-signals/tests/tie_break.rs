@@ -2,7 +2,7 @@
 //! a change first, not by name: effects follow their cause.
 
 use rootline_core::{Evidence, FaultType};
-use rootline_signals::{Finding, LogSignalConfig, RankContext, rank};
+use rootline_signals::{Finding, FindingKind, LogSignalConfig, RankContext, rank};
 
 /// One finding about `entity` first seen at `first_seen_ns` (built through serde so that later
 /// optional fields of `Evidence` keep their defaults).
@@ -17,6 +17,12 @@ fn finding(id: &str, entity: &str, first_seen_ns: i64) -> Finding {
     }))
     .unwrap();
     Finding {
+        // What a finding is comes from its kind, not its id; these ids only name them.
+        kind: if id.starts_with("sig-vanished") {
+            FindingKind::Stopped
+        } else {
+            FindingKind::Metric
+        },
         evidence,
         contribution: 1.4,
         fault: FaultType::Unknown,

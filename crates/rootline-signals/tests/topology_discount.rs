@@ -4,7 +4,7 @@
 
 use rootline_core::observation::Topology;
 use rootline_core::{Evidence, FaultType, ServiceGraph};
-use rootline_signals::{Finding, LogSignalConfig, RankContext, rank};
+use rootline_signals::{Finding, FindingKind, LogSignalConfig, RankContext, rank};
 
 /// One metric finding about `entity` (built through serde so that later optional fields of
 /// `Evidence` keep their defaults).
@@ -19,6 +19,7 @@ fn finding(entity: &str, contribution: f64) -> Finding {
     }))
     .unwrap();
     Finding {
+        kind: FindingKind::Metric,
         evidence,
         contribution,
         fault: FaultType::Unknown,

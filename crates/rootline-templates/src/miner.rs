@@ -205,17 +205,11 @@ pub struct TemplateSnapshot {
 
 const SNAPSHOT_VERSION: u32 = 1;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
+use rootline_core::hash::{FNV_OFFSET, fnv1a_from};
 
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
-    }
+fn fnv(h: u64, bytes: &[u8]) -> u64 {
     // Field terminator so that ("ab","c") and ("a","bc") differ.
-    h ^= 0xff;
-    h.wrapping_mul(FNV_PRIME)
+    fnv1a_from(h, bytes.iter().copied().chain([0xff]))
 }
 
 /// Group key: same word count and same punctuation are a precondition to share a template.
