@@ -10,6 +10,7 @@ use rootline_core::{ChangeEvent, Incident, Report, TemplateStat, TraceAggregates
 use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
+use rootline_signals::RankConfig;
 use rootline_signals::onset::OnsetConfig;
 use rootline_signals::{
     ChangeSignalConfig, LogSignalConfig, MetricSignalConfig, RankContext, TraceSignalConfig,
@@ -72,6 +73,8 @@ pub struct EngineConfig {
     pub metric_gap_ns: i64,
     /// The onset search: where the compared window starts.
     pub onset: OnsetConfig,
+    /// How findings add up into candidates, and when one is decisive.
+    pub rank: RankConfig,
 }
 
 impl Default for EngineConfig {
@@ -84,6 +87,7 @@ impl Default for EngineConfig {
             metric_baseline_ns: 30 * 60 * 1_000_000_000,
             metric_gap_ns: 60 * 1_000_000_000,
             onset: OnsetConfig::default(),
+            rank: RankConfig::default(),
         }
     }
 }
@@ -325,7 +329,7 @@ pub(crate) fn analyse(
         baseline_records,
         graph: graph.as_ref(),
     };
-    let signals = rank(findings, &context, config);
+    let signals = rank(findings, &context, &engine.rank);
     Ok(Analysis {
         signals,
         window,

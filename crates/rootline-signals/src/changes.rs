@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 use rootline_core::time::format_ns;
 use rootline_core::{ChangeEvent, ChangeKind, Evidence, EvidenceKind, FaultType};
 
-use crate::logs::strength;
-use crate::rank::{Finding, FindingKind};
+use crate::rank::{Finding, FindingKind, strength};
 
 const MINUTE_NS: i64 = 60_000_000_000;
 
@@ -219,7 +218,7 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RankContext, SignalConfig, rank};
+    use crate::{RankConfig, RankContext, rank};
     use rootline_core::Outcome;
 
     const ONSET: i64 = 1_674_984_339_000_000_000; // 2023-01-29T09:25:39Z
@@ -376,7 +375,7 @@ mod tests {
                 baseline_records: 100,
                 graph: None,
             },
-            &SignalConfig::default(),
+            &RankConfig::default(),
         );
         assert_eq!(ranking.candidates[0].entity, "payments");
         assert_eq!(ranking.candidates[0].fault_type, FaultType::Deploy);

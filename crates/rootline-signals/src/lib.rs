@@ -26,7 +26,7 @@ pub use logs::{
 };
 pub use metrics::{MetricSignalConfig, metric_findings, metric_findings_in};
 pub use pack::{PackedContext, PackedItem, PackedLine, pack};
-pub use rank::{Finding, FindingKind, RankContext, Ranking, rank};
+pub use rank::{Finding, FindingKind, RankConfig, RankContext, Ranking, rank};
 pub use traces::{TraceSignalConfig, trace_findings};
 
 /// Thresholds shared by every signal and the ranking.

@@ -40,8 +40,7 @@ use rootline_core::{
     Evidence, EvidenceKind, FaultType, LatencyHistogram, ServiceTraceStats, TraceAggregates,
 };
 
-use crate::logs::strength;
-use crate::rank::{Finding, FindingKind};
+use crate::rank::{Finding, FindingKind, strength};
 use crate::stats::{poisson_cdf, poisson_sf};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -2,7 +2,7 @@
 //! the log symptoms that starvation causes.
 
 use rootline_core::{Evidence, FaultType};
-use rootline_signals::{Finding, FindingKind, LogSignalConfig, RankContext, rank};
+use rootline_signals::{Finding, FindingKind, RankConfig, RankContext, rank};
 
 fn finding(id: &str, kind: &str, strength: f64, contribution: f64, fault: FaultType) -> Finding {
     let evidence: Evidence = serde_json::from_value(serde_json::json!({
@@ -32,7 +32,7 @@ fn top_fault(findings: Vec<Finding>) -> FaultType {
         baseline_records: 100,
         graph: None,
     };
-    rank(findings, &context, &LogSignalConfig::default()).candidates[0].fault_type
+    rank(findings, &context, &RankConfig::default()).candidates[0].fault_type
 }
 
 #[test]

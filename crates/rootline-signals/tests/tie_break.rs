@@ -2,7 +2,7 @@
 //! a change first, not by name: effects follow their cause.
 
 use rootline_core::{Evidence, FaultType};
-use rootline_signals::{Finding, FindingKind, LogSignalConfig, RankContext, rank};
+use rootline_signals::{Finding, FindingKind, RankConfig, RankContext, rank};
 
 /// One finding about `entity` first seen at `first_seen_ns` (built through serde so that later
 /// optional fields of `Evidence` keep their defaults).
@@ -35,7 +35,7 @@ fn order(findings: Vec<Finding>) -> Vec<String> {
         baseline_records: 100,
         graph: None,
     };
-    rank(findings, &context, &LogSignalConfig::default())
+    rank(findings, &context, &RankConfig::default())
         .candidates
         .into_iter()
         .map(|c| c.entity)

@@ -4,7 +4,7 @@
 
 use rootline_core::observation::Topology;
 use rootline_core::{Evidence, FaultType, ServiceGraph};
-use rootline_signals::{Finding, FindingKind, LogSignalConfig, RankContext, rank};
+use rootline_signals::{Finding, FindingKind, RankConfig, RankContext, rank};
 
 /// One metric finding about `entity` (built through serde so that later optional fields of
 /// `Evidence` keep their defaults).
@@ -49,7 +49,7 @@ fn ranked(findings: Vec<Finding>, graph: Option<&ServiceGraph>) -> Vec<(String, 
         baseline_records: 100,
         graph,
     };
-    rank(findings, &context, &LogSignalConfig::default())
+    rank(findings, &context, &RankConfig::default())
         .candidates
         .into_iter()
         .map(|c| (c.entity, c.score, c.why))
@@ -183,7 +183,7 @@ fn a_probe_ranks_after_what_it_calls_and_decides_nothing() {
             finding("api", 0.5),
         ],
         &context,
-        &LogSignalConfig::default(),
+        &RankConfig::default(),
     );
     let names: Vec<&str> = r.candidates.iter().map(|c| c.entity.as_str()).collect();
     assert_eq!(names, ["db", "api", "harness"]);
@@ -203,7 +203,7 @@ fn a_probe_ranks_after_what_it_calls_and_decides_nothing() {
     let alone = rank(
         vec![finding("harness", 9.0)],
         &context,
-        &LogSignalConfig::default(),
+        &RankConfig::default(),
     );
     assert_eq!(alone.candidates.len(), 1);
     assert_eq!(alone.outcome, rootline_core::Outcome::InsufficientEvidence);
@@ -222,7 +222,7 @@ fn a_probe_ranks_after_what_it_calls_and_decides_nothing() {
     let r = rank(
         vec![finding("harness", 9.0), finding("db", 2.0)],
         &context,
-        &LogSignalConfig::default(),
+        &RankConfig::default(),
     );
     assert_eq!(r.candidates[0].entity, "harness");
 }

@@ -19,7 +19,7 @@ use rootline_core::{
 };
 
 use crate::mask::mask_message;
-use crate::rank::{Finding, FindingKind, RankContext, Ranking, rank};
+use crate::rank::{Finding, FindingKind, RankConfig, RankContext, Ranking, rank, strength};
 use crate::stats::{poisson_cdf, poisson_sf};
 
 mod blame;
@@ -41,20 +41,6 @@ pub struct LogSignalConfig {
     pub significance: f64,
     /// Log record ids kept per evidence item.
     pub max_examples: usize,
-    /// The top candidate is a probable cause only when its score is this many times the next one.
-    /// High on purpose: a confident wrong answer at 3 a.m. costs more than "check these three".
-    /// 3.0: claims right on Nezha 4/4, OpenStack 28/29 (no control claimed) and k8s 15/15; 2.5
-    /// claimed more and was wrong on 4 of 38 OpenStack claims. On alert-only GAIA data claims
-    /// are right about 60 % of the time at any ratio (docs/evaluation.md).
-    pub decisive_ratio: f64,
-    /// Below this total score, the window is treated as looking like the baseline.
-    pub min_incident_score: f64,
-    /// Evidence items listed per candidate.
-    pub max_evidence_per_candidate: usize,
-    /// Within one signal, an entity's k-th strongest finding counts `finding_decay^k` of its
-    /// contribution. Findings about one entity are correlated (one workload shift makes a dozen
-    /// info messages new at once), so one strong finding must outweigh a crowd of weak ones.
-    pub finding_decay: f64,
     /// A message (same template text) that is new or bursting at n services in the window counts
     /// `n^-crowd_exponent` at each: one symptom shared by many writers (every pod alerting on
     /// its memory at once, every caller logging the same timeout) says less about each of them
@@ -72,9 +58,6 @@ pub struct LogSignalConfig {
     /// chronic errors (0.35) weigh about as much as one new debug message. 0 switches the family
     /// off (no background findings at all).
     pub background_weight: f64,
-    /// A caller whose callee also scores keeps at least this share of the part of its score the
-    /// callee could explain (1: no caller discount).
-    pub caller_keep: f64,
     /// Traced messages that stop partway through the window while their service goes on serving
     /// requests count as stopped (rule family switch).
     pub partial_stops: bool,
@@ -86,16 +69,11 @@ impl Default for LogSignalConfig {
             min_expected_vanished: 4.0,
             significance: 0.001,
             max_examples: 3,
-            decisive_ratio: 3.0,
-            min_incident_score: 3.0,
-            max_evidence_per_candidate: 8,
-            finding_decay: 0.5,
             crowd_exponent: 1.0,
             naming_writer_share: 0.5,
             quiet_share: 0.5,
             stopped_weight: 1.5,
             background_weight: 0.05,
-            caller_keep: 0.5,
             partial_stops: true,
         }
     }
@@ -243,7 +221,11 @@ pub fn analyse_templates(
         baseline_records: baseline.iter().map(|s| s.count).sum(),
         graph: None,
     };
-    rank(log_findings(window, baseline, config), &context, config)
+    rank(
+        log_findings(window, baseline, config),
+        &context,
+        &RankConfig::default(),
+    )
 }
 
 /// Log findings: new, bursting and vanished messages and error-rate rises, per service.
@@ -744,10 +726,6 @@ fn message_weight(t: &TemplateStat, change: Change) -> f64 {
         Change::Burst { ratio, .. } => 0.5 * level_weight(t.worst_level) * ratio.ln(),
         Change::None => 0.0,
     }
-}
-
-pub(crate) fn strength(contribution: f64) -> f64 {
-    1.0 - (-contribution / 4.0).exp()
 }
 
 #[cfg(test)]
