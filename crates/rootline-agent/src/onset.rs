@@ -53,11 +53,7 @@ pub fn baselines_before(incident: &Incident, start: i64, end: i64) -> Vec<(i64, 
 /// The declared baselines as declared (a known-good window is trusted as given), or the default
 /// one before `lo`, and the searched lead before the onset.
 fn with_lead(incident: &Incident, lo: i64, w_start: i64) -> Vec<(i64, i64)> {
-    let mut out = if incident.baseline_windows.is_empty() {
-        vec![(lo.saturating_sub(w_start - lo), lo)]
-    } else {
-        incident.baseline_ns()
-    };
+    let mut out = declared_or_before(incident, lo, w_start);
     out.push((lo, w_start));
     out
 }
@@ -93,7 +89,7 @@ pub fn effective_window(
         time: format_ns(start),
         how: OnsetHow::Declared,
         confidence: 1.0,
-        series_changed: 0,
+        changes_seen: 0,
         reason,
     };
     let keep = |reason: String| Effective {
@@ -172,7 +168,7 @@ pub fn effective_window(
             time: format_ns(onset_ns),
             how: OnsetHow::Estimated,
             confidence: ((1.0 - 1.0 / ratio.max(1.0)) * 100.0).round() / 100.0,
-            series_changed: ranking.evidence.len(),
+            changes_seen: ranking.evidence.len(),
             reason: format!(
                 "first seen of the strongest change ({}: {}) in the declared window and {}s before it",
                 top.entity,

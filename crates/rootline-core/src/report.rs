@@ -110,6 +110,15 @@ pub enum OnsetHow {
     Estimated,
 }
 
+impl OnsetHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnsetHow::Declared => "declared",
+            OnsetHow::Estimated => "estimated",
+        }
+    }
+}
+
 /// When the incident began, as the investigation sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Onset {
@@ -118,9 +127,9 @@ pub struct Onset {
     pub how: OnsetHow,
     /// 0..1: for an estimate, the share of the change evidence at that time.
     pub confidence: f64,
-    /// Series that changed significantly in the searched range.
+    /// Evidence items the onset search's first comparison found (0 for a declared onset).
     #[serde(default)]
-    pub series_changed: usize,
+    pub changes_seen: usize,
     #[serde(default)]
     pub reason: String,
 }

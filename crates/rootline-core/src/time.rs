@@ -68,6 +68,22 @@ fn parse_epoch(s: &str) -> Option<i64> {
     Some(ns)
 }
 
+/// A positive length of time written as a number and a unit: `90s`, `30m` (or `30min`), `2h`,
+/// `1d`, the way people say "the last 30 minutes" in a command. `None` for anything else.
+pub fn parse_duration(word: &str) -> Option<chrono::Duration> {
+    let split = word.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = word.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let d = match unit {
+        "s" => chrono::Duration::try_seconds(n)?,
+        "m" | "min" => chrono::Duration::try_minutes(n)?,
+        "h" => chrono::Duration::try_hours(n)?,
+        "d" => chrono::Duration::try_days(n)?,
+        _ => return None,
+    };
+    (d > chrono::Duration::zero()).then_some(d)
+}
+
 /// Formats unix nanoseconds as RFC 3339 in UTC with millisecond precision.
 pub fn format_ns(ns: i64) -> String {
     Utc.timestamp_nanos(ns)
@@ -77,6 +93,18 @@ pub fn format_ns(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_a_positive_number_and_a_unit() {
+        assert_eq!(parse_duration("90s"), Some(chrono::Duration::seconds(90)));
+        assert_eq!(parse_duration("30m"), Some(chrono::Duration::minutes(30)));
+        assert_eq!(parse_duration("30min"), Some(chrono::Duration::minutes(30)));
+        assert_eq!(parse_duration("2h"), Some(chrono::Duration::hours(2)));
+        assert_eq!(parse_duration("1d"), Some(chrono::Duration::days(1)));
+        for bad in ["0m", "30", "m", "30x", "-5m", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_common_forms() {

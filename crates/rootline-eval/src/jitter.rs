@@ -126,13 +126,10 @@ pub fn score_runs(runs: Vec<(i64, Rerun)>, truth: Option<&Truth>) -> Vec<JitterR
                     skipped: None,
                     ranks: scored.ranks,
                     control_correct: scored.control_correct,
-                    onset: report.onset.as_ref().map(|o| {
-                        let how = serde_json::to_value(o.how)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default();
-                        format!("{} ({how})", o.time)
-                    }),
+                    onset: report
+                        .onset
+                        .as_ref()
+                        .map(|o| format!("{} ({})", o.time, o.how.as_str())),
                 }
             }
         })

@@ -454,18 +454,9 @@ fn parse_command(text: &str) -> Result<SlashCommand, String> {
 
 /// `15m`, `2h`, `90s`, `1d`: at most [`MAX_WINDOW_HOURS`].
 fn parse_duration(word: &str) -> Result<chrono::Duration, String> {
-    let bad = || format!("`{}` is not a duration (use e.g. 15m, 2h)", escape(word));
-    let split = word.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = word.split_at(split);
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let d = match unit {
-        "s" => chrono::Duration::seconds(n),
-        "m" | "min" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
-        _ => return Err(bad()),
-    };
-    if d <= chrono::Duration::zero() || d > chrono::Duration::hours(MAX_WINDOW_HOURS) {
+    let d = rootline_core::time::parse_duration(word)
+        .ok_or_else(|| format!("`{}` is not a duration (use e.g. 15m, 2h)", escape(word)))?;
+    if d > chrono::Duration::hours(MAX_WINDOW_HOURS) {
         return Err(format!(
             "`{}`: a window is between 1 second and {MAX_WINDOW_HOURS} hours",
             escape(word)

@@ -335,21 +335,12 @@ fn print_summary(s: &IngestSummary, json: bool, file_errors: usize) -> Result<()
     Ok(())
 }
 
-/// A length of time written as a number and a unit: `90s`, `30m`, `2h`, `1d`.
+/// A length of time for flag `--{name}`: `90s`, `30m`, `2h`, `1d`
+/// ([`rootline_core::time::parse_duration`], the same words the slash command takes).
 fn parse_span_arg(name: &str, value: &str) -> Result<chrono::Duration> {
-    let v = value.trim();
-    let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-    let n: i64 = digits.parse().with_context(|| {
-        format!("--{name} {value:?}: expected a number and a unit (s, m, h, d), e.g. 30m")
-    })?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => bail!("--{name} {value:?}: the unit must be s, m, h or d (e.g. 30m)"),
-    };
-    Ok(chrono::Duration::seconds(n.saturating_mul(secs)))
+    rootline_core::time::parse_duration(value.trim()).with_context(|| {
+        format!("--{name} {value:?}: expected a positive number and a unit (s, m, h, d), e.g. 30m")
+    })
 }
 
 fn parse_time_arg(name: &str, value: &str) -> Result<DateTime<Utc>> {
