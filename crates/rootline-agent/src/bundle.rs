@@ -9,6 +9,9 @@
 //!   traces/         span files (CSV, OTLP JSON), optional
 //!   changes/        change events (JSON lines), optional
 //!   configs/        config files (YAML/Kubernetes, JSON, TOML, INI, .env), versioned, optional
+//!   k8s/            Kubernetes state as captured (kubectl get -o yaml|json, describe, get and
+//!                   events tables, `<pod>.log` container output; `NAME@TIME` capture times,
+//!                   else the incident's end), optional; see `cluster`
 //!   topology.json   the system's declared topology (calls, instance → service, → host), optional
 //!   truth.json      optional ground truth; never opened by an investigation
 //! ```
@@ -38,6 +41,7 @@ pub const METRICS_DIR: &str = "metrics";
 pub const TRACES_DIR: &str = "traces";
 pub const CHANGES_DIR: &str = "changes";
 pub const CONFIGS_DIR: &str = "configs";
+pub const K8S_DIR: &str = "k8s";
 pub const TOPOLOGY_FILE: &str = "topology.json";
 pub const TRUTH_FILE: &str = "truth.json";
 
@@ -51,6 +55,8 @@ pub struct Bundle {
     pub trace_files: Vec<PathBuf>,
     pub change_files: Vec<PathBuf>,
     pub config_files: Vec<PathBuf>,
+    /// Kubernetes state captures.
+    pub k8s_files: Vec<PathBuf>,
     /// The declared topology, when the bundle has a `topology.json`.
     pub topology: Option<Topology>,
 }
@@ -99,6 +105,7 @@ impl Bundle {
             trace_files: list(TRACES_DIR, false)?,
             change_files: list(CHANGES_DIR, false)?,
             config_files: list(CONFIGS_DIR, false)?,
+            k8s_files: list(K8S_DIR, false)?,
             topology: load_topology(&root.join(TOPOLOGY_FILE))?,
         })
     }
@@ -179,18 +186,19 @@ pub async fn ingest_bundle(
 ) -> Result<IngestedBundle, BundleRunError> {
     let index = std::sync::Arc::new(rootline_index::LogIndex::open(&scratch.join("index"))?);
     let templates_path = scratch.join("templates.json");
-    let labels = bundle
+    // A `kubectl get events` or `describe` capture put in `logs/` is read as Kubernetes state.
+    let (k8s_in_logs, log_files): (Vec<PathBuf>, Vec<PathBuf>) = bundle
         .log_files
         .iter()
-        .map(|f| Some(bundle.label(f)))
-        .collect();
+        .cloned()
+        .partition(|f| is_k8s_capture(f));
+    let labels = log_files.iter().map(|f| Some(bundle.label(f))).collect();
     let options = crate::IngestOptions {
         service: None,
         labels,
         templates_path: templates_path.clone(),
     };
-    let (summary, errors) =
-        crate::ingest_files(index.clone(), bundle.log_files.clone(), options, |_| {}).await?;
+    let (summary, errors) = crate::ingest_files(index.clone(), log_files, options, |_| {}).await?;
     if let Some(e) = errors.into_iter().next() {
         return Err(BundleRunError::Source(e));
     }
@@ -231,6 +239,41 @@ pub async fn ingest_bundle(
         }
         Some(metrics)
     };
+    // Kubernetes captures: objects for the cluster signal, container logs and events into the
+    // log index. A capture without a time in its name was taken at the incident's end.
+    let default_at = bundle
+        .incident
+        .end
+        .unwrap_or(bundle.incident.start)
+        .timestamp_nanos_opt();
+    let k8s_files: Vec<PathBuf> = bundle
+        .k8s_files
+        .iter()
+        .cloned()
+        .chain(k8s_in_logs)
+        .collect();
+    let cluster = if k8s_files.is_empty() {
+        Vec::new()
+    } else {
+        let files = k8s_files;
+        let labels: Vec<String> = files.iter().map(|f| bundle.label(f)).collect();
+        let (index, templates_path) = (index.clone(), templates_path.clone());
+        let capture = tokio::task::spawn_blocking(move || {
+            let capture = crate::cluster::read_captures(
+                &files,
+                |p| {
+                    let i = files.iter().position(|f| f == p).unwrap_or(0);
+                    labels[i].clone()
+                },
+                default_at,
+            )?;
+            crate::cluster::add_records(&index, &templates_path, capture.records.clone())?;
+            Ok::<_, crate::ingest::IngestError>(capture)
+        })
+        .await
+        .map_err(|e| crate::ingest::IngestError::Join(e.to_string()))??;
+        capture.items
+    };
     let templates = std::sync::Arc::new(crate::load_miner(&templates_path)?);
     let sources = crate::Sources {
         logs: index,
@@ -242,12 +285,27 @@ pub async fn ingest_bundle(
             changes
         },
         topology: bundle.topology.clone(),
+        cluster,
     };
     Ok(IngestedBundle {
         sources,
         templates,
         summary,
     })
+}
+
+/// Whether a file's first 8 KiB are a Kubernetes capture rather than a log (gzip is a log).
+fn is_k8s_capture(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; 8192];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head.truncate(n);
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return false;
+    }
+    rootline_ingest::k8s::is_capture(&String::from_utf8_lossy(&head))
 }
 
 /// Change events of a bundle: JSON lines of `ChangeEvent` in `changes/`.

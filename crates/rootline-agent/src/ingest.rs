@@ -56,6 +56,8 @@ pub enum IngestError {
     Templates(#[from] crate::templates::TemplateStoreError),
     #[error("ingest task failed: {0}")]
     Join(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
 }
 
 /// Ingests `paths` in order and commits (every 200k records and at the end), so a summary (the

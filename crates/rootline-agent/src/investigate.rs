@@ -55,6 +55,9 @@ pub struct Sources {
     /// The system's declared topology (a bundle's `topology.json`): joins the traced call graph
     /// and names each pod's service for the ranking.
     pub topology: Option<rootline_core::observation::Topology>,
+    /// Kubernetes objects and events as observed (a bundle's `k8s/`, the data dir's cluster
+    /// state from `ingest --kind k8s` or `serve --kube`).
+    pub cluster: Vec<rootline_core::k8s::StateItem>,
 }
 
 /// The thresholds of every signal. One configuration for every dataset; read from TOML with
@@ -73,6 +76,8 @@ pub struct EngineConfig {
     pub metric_gap_ns: i64,
     /// The onset search: where the compared window starts.
     pub onset: OnsetConfig,
+    /// Kubernetes cluster state as evidence.
+    pub cluster: rootline_signals::ClusterSignalConfig,
     /// How findings add up into candidates, and when one is decisive.
     pub rank: RankConfig,
 }
@@ -87,6 +92,7 @@ impl Default for EngineConfig {
             metric_baseline_ns: 30 * 60 * 1_000_000_000,
             metric_gap_ns: 60 * 1_000_000_000,
             onset: OnsetConfig::default(),
+            cluster: rootline_signals::ClusterSignalConfig::default(),
             rank: RankConfig::default(),
         }
     }
@@ -128,7 +134,14 @@ fn investigate_blocking(
         window,
         window_records,
         baseline_records,
-    } = analyse(sources, templates, engine, (start, end), &baselines)?;
+    } = analyse(
+        sources,
+        templates,
+        engine,
+        (start, end),
+        &baselines,
+        &subject_of(&incident),
+    )?;
     name_single_instances(&mut signals.candidates, &window);
     // When each candidate's first change was seen: the onset search's, else its earliest
     // evidence in the window (a message that stopped carries a baseline time: not a change seen).
@@ -197,6 +210,68 @@ pub(crate) struct Analysis {
     pub baseline_records: u64,
 }
 
+/// What the incident is about, for the cluster signal: the services it names and its words.
+pub(crate) fn subject_of(incident: &Incident) -> rootline_signals::Subject {
+    rootline_signals::Subject {
+        names: incident.services.clone(),
+        symptom: format!("{} {}", incident.title, incident.description),
+    }
+}
+
+/// Cluster-state findings for the window, and how many state items were read. State observed
+/// up to `state_after_ns` past the end counts (a capture is taken after the alert); an event
+/// last seen more than `event_lookback_ns` before the start is history, not this incident. A
+/// failing container's fault comes from its service's latest messages in the window.
+fn cluster_findings_in(
+    sources: &Sources,
+    window: &[TemplateStat],
+    (start, end): (i64, i64),
+    subject: &rootline_signals::Subject,
+    engine: &EngineConfig,
+) -> (rootline_signals::ClusterFindings, u64) {
+    let config = &engine.cluster;
+    let items: Vec<rootline_core::k8s::StateItem> = sources
+        .cluster
+        .iter()
+        .filter(|i| i.observed_ns <= end.saturating_add(config.state_after_ns))
+        .filter(|i| {
+            let last = i.object["lastTimestamp"]
+                .as_str()
+                .and_then(rootline_core::time::parse_timestamp);
+            last.is_none_or(|t| t >= start.saturating_sub(config.event_lookback_ns))
+        })
+        .cloned()
+        .collect();
+    let mut by_service: BTreeMap<String, Vec<&TemplateStat>> = BTreeMap::new();
+    for s in window {
+        by_service.entry(s.service.clone()).or_default().push(s);
+    }
+    // A message's own words (numbers included: `completed in 10.01 seconds`), read back from
+    // the first example of each of the service's messages, latest last.
+    let logs: BTreeMap<String, Vec<String>> = by_service
+        .into_iter()
+        .map(|(service, mut stats)| {
+            stats.sort_by_key(|s| s.last_ns);
+            let lines = stats
+                .iter()
+                .map(|s| {
+                    s.examples
+                        .first()
+                        .and_then(|id| sources.logs.get(id).ok().flatten())
+                        .map(|r| r.message)
+                        .unwrap_or_else(|| s.sample.clone())
+                })
+                .collect();
+            (service, lines)
+        })
+        .collect();
+    let n = items.len() as u64;
+    (
+        rootline_signals::cluster_findings(&items, subject, &logs, config),
+        n,
+    )
+}
+
 /// Compares `[start, end)` with `baselines` over every source and ranks the findings.
 pub(crate) fn analyse(
     sources: &Sources,
@@ -204,6 +279,7 @@ pub(crate) fn analyse(
     engine: &EngineConfig,
     (start, end): (i64, i64),
     baselines: &[(i64, i64)],
+    subject: &rootline_signals::Subject,
 ) -> Result<Analysis, InvestigateError> {
     let index = &sources.logs;
     let config = &engine.logs;
@@ -310,18 +386,47 @@ pub(crate) fn analyse(
             graph.as_ref(),
         ));
     }
+    let mut aliases: BTreeMap<String, String> = BTreeMap::new();
+    if !sources.cluster.is_empty() {
+        let (cluster, n) = cluster_findings_in(sources, &window, (start, end), subject, engine);
+        window_records += n;
+        aliases = cluster.aliases;
+        // The logs' and traces' service names meet the cluster's workloads.
+        for f in &mut findings {
+            if let Some(entity) = aliases.get(&f.evidence.entity) {
+                f.evidence.entity = entity.clone();
+            }
+        }
+        findings.extend(cluster.findings);
+        // A workload is its service in the call graph, so a workload that cannot start explains
+        // its callers' connection errors.
+        if let Some(g) = graph.as_mut() {
+            for (service, entity) in &aliases {
+                g.members
+                    .entry(entity.clone())
+                    .or_insert_with(|| service.clone());
+            }
+        }
+    }
     if !sources.changes.is_empty() {
-        // A change counts more when its service also shows symptoms.
+        // A change counts more when its service also shows symptoms (under the service's name
+        // and, with cluster state, its workload's).
         let mut symptoms: BTreeMap<String, f64> = BTreeMap::new();
         for f in &findings {
             *symptoms.entry(f.evidence.entity.clone()).or_default() += f.contribution;
         }
-        findings.extend(change_findings(
-            &sources.changes,
-            start,
-            &symptoms,
-            &engine.changes,
-        ));
+        for (service, entity) in &aliases {
+            if let Some(s) = symptoms.get(entity).copied() {
+                symptoms.entry(service.clone()).or_insert(s);
+            }
+        }
+        let mut changed = change_findings(&sources.changes, start, &symptoms, &engine.changes);
+        for f in &mut changed {
+            if let Some(entity) = aliases.get(&f.evidence.entity) {
+                f.evidence.entity = entity.clone();
+            }
+        }
+        findings.extend(changed);
         window_records += sources.changes.len() as u64;
     }
     let context = RankContext {

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod bundle;
+pub mod cluster;
 pub mod hypotheses;
 pub mod ingest;
 pub mod ingest_metrics;

@@ -27,7 +27,9 @@ struct Miner {
     seen: Option<SystemTime>,
 }
 
-/// Writes pushed batches into the log, span and metric indexes of one data dir.
+/// Writes pushed batches into the log, span and metric indexes of one data dir. Clones share
+/// the writers' locks and the miner.
+#[derive(Clone)]
 pub struct LiveIngestor {
     logs: Arc<LogIndex>,
     spans: Arc<SpanIndex>,

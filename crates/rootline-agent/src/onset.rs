@@ -118,6 +118,7 @@ pub fn effective_window(
         engine,
         (lo, end),
         &baselines_before(incident, lo, end),
+        &crate::investigate::subject_of(incident),
     )?;
     let ranking = &first_pass.signals;
     let Some(top) = ranking.candidates.first() else {

@@ -23,11 +23,13 @@ pub enum EvidenceKind {
     Change,
     /// Another service's new or bursting errors name this one.
     NamedInErrors,
+    /// Kubernetes cluster state: a container state, a warning event, a spec that cannot work.
+    ClusterState,
 }
 
 impl EvidenceKind {
     /// The signal (data modality) this kind of evidence comes from: `logs`, `traces`,
-    /// `metrics` or `changes`. The ranking weighs each signal's vote separately.
+    /// `metrics`, `changes` or `cluster`. The ranking weighs each signal's vote separately.
     pub fn signal(self) -> &'static str {
         match self {
             EvidenceKind::ErrorRate
@@ -38,6 +40,7 @@ impl EvidenceKind {
             EvidenceKind::MetricAnomaly => "metrics",
             EvidenceKind::LatencyChange | EvidenceKind::SpanErrors => "traces",
             EvidenceKind::Change => "changes",
+            EvidenceKind::ClusterState => "cluster",
         }
     }
 }

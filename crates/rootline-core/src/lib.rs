@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod frames;
 pub mod hash;
 pub mod incident;
+pub mod k8s;
 pub mod observation;
 pub mod record;
 pub mod report;

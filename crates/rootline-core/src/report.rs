@@ -18,6 +18,28 @@ pub enum FaultType {
     NetworkDelay,
     ConfigChange,
     Deploy,
+    /// A container that keeps exiting on its own (nothing in its spec or surroundings wrong).
+    CrashLoop,
+    /// An image that cannot be pulled.
+    ImagePull,
+    /// A readiness, liveness or startup probe that fails.
+    ProbeFailure,
+    /// Pods that cannot be placed (resources, selectors, affinity, taints).
+    Scheduling,
+    /// A spec or referenced object that is wrong or missing (env, command, ConfigMap, Secret).
+    ConfigError,
+    /// A NetworkPolicy that blocks the traffic.
+    NetworkPolicy,
+    /// A volume claim that cannot be bound or mounted, or a full disk.
+    Storage,
+    /// A ResourceQuota or LimitRange that refuses pods.
+    Quota,
+    /// A Service whose selector matches no pod.
+    SelectorMismatch,
+    /// Something the workload needs (a database, an API) does not answer.
+    DependencyDown,
+    /// A node that is not ready or under pressure.
+    NodeFailure,
     Unknown,
 }
 
@@ -33,6 +55,17 @@ impl FaultType {
             FaultType::NetworkDelay => "network_delay",
             FaultType::ConfigChange => "config_change",
             FaultType::Deploy => "deploy",
+            FaultType::CrashLoop => "crash_loop",
+            FaultType::ImagePull => "image_pull",
+            FaultType::ProbeFailure => "probe_failure",
+            FaultType::Scheduling => "scheduling",
+            FaultType::ConfigError => "config_error",
+            FaultType::NetworkPolicy => "network_policy",
+            FaultType::Storage => "storage",
+            FaultType::Quota => "quota",
+            FaultType::SelectorMismatch => "selector_mismatch",
+            FaultType::DependencyDown => "dependency_down",
+            FaultType::NodeFailure => "node_failure",
             FaultType::Unknown => "unknown",
         }
     }

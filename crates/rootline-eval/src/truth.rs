@@ -120,7 +120,20 @@ impl Truth {
             .iter()
             .find(|(k, _)| eq(k, entity))
             .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| rootline_ingest::service_from_pod(entity.trim()))
+            .unwrap_or_else(|| {
+                // A Kubernetes object (`Deployment/checkout`) is its name's service.
+                let e = entity.trim();
+                let name = match e.split_once('/') {
+                    Some((kind, name))
+                        if kind.starts_with(|c: char| c.is_ascii_uppercase())
+                            && kind.chars().all(|c| c.is_ascii_alphanumeric()) =>
+                    {
+                        name
+                    }
+                    _ => e,
+                };
+                rootline_ingest::service_from_pod(name)
+            })
     }
 
     /// Whether a ranked entity is the root cause at `level` (exact, case-insensitive).

@@ -9,6 +9,7 @@
 
 pub mod gaia;
 pub mod k8s;
+pub mod k8s_state;
 pub mod nezha;
 pub mod nezha_metrics;
 pub mod nezha_traces;

@@ -8,6 +8,7 @@
 //! Architecture invariant: no tokio, tantivy, sqlx or network here; only `std::io`.
 
 pub mod formats;
+pub mod k8s;
 pub mod metrics;
 pub mod otlp;
 pub mod parse;

@@ -176,18 +176,12 @@ fn confidence_of(v: Option<&Value>) -> f64 {
 fn parse_fault(v: Option<&Value>) -> (FaultType, Option<String>) {
     let raw = v.and_then(Value::as_str).unwrap_or("").trim();
     let key = raw.to_ascii_lowercase().replace([' ', '-'], "_");
-    let ft = match key.as_str() {
-        "exception" => FaultType::Exception,
-        "wrong_return_value" => FaultType::WrongReturnValue,
-        "error_spike" => FaultType::ErrorSpike,
-        "latency" => FaultType::Latency,
-        "cpu" => FaultType::Cpu,
-        "memory" => FaultType::Memory,
-        "network_delay" => FaultType::NetworkDelay,
-        "config_change" => FaultType::ConfigChange,
-        "deploy" => FaultType::Deploy,
-        "unknown" | "" => return (FaultType::Unknown, None),
-        _ => return (FaultType::Unknown, Some(raw.to_string())),
+    if key.is_empty() || key == "unknown" {
+        return (FaultType::Unknown, None);
+    }
+    // The snake-case names the report uses (`config_change`, `crash_loop`, ...).
+    let Ok(ft) = serde_json::from_value::<FaultType>(Value::String(key)) else {
+        return (FaultType::Unknown, Some(raw.to_string()));
     };
     (ft, None)
 }

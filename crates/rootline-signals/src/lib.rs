@@ -11,6 +11,7 @@
 //! Architecture invariant: no IO, no tokio, no tantivy, no sqlx.
 
 pub mod changes;
+pub mod cluster;
 mod logs;
 mod mask;
 pub mod metrics;
@@ -21,6 +22,7 @@ mod stats;
 pub mod traces;
 
 pub use changes::{ChangeSignalConfig, change_findings};
+pub use cluster::{ClusterFindings, ClusterSignalConfig, Subject, cluster_findings};
 pub use logs::{
     LogSignalConfig, aggregate, analyse_logs, analyse_templates, log_findings, log_findings_in,
 };

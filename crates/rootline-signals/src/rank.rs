@@ -31,6 +31,9 @@ pub enum FindingKind {
     Metric,
     /// A deploy, flag flip or config change before the onset.
     Change,
+    /// Kubernetes cluster state: a pod that cannot start or keeps dying, a warning event that
+    /// names a cause, a spec that cannot work.
+    ClusterState,
 }
 
 /// One piece of evidence with how much it counts against its entity, and the fault it suggests.
@@ -401,7 +404,15 @@ fn candidate(entity: &str, items: &[&Finding], config: &RankConfig) -> (Candidat
         })
         .max_by(|a, b| a.evidence.strength.total_cmp(&b.evidence.strength))
         .map(|f| f.fault);
-    let fault_type = saturated.unwrap_or_else(|| {
+    // The cluster's own account of a failure (OOMKilled, an image that cannot be pulled, a pod
+    // that cannot be scheduled, a missing Secret, a container whose last lines name a dependency)
+    // names the fault more precisely than the shape of log messages does.
+    let diagnosed = items
+        .iter()
+        .filter(|f| f.kind == FindingKind::ClusterState && f.fault != FaultType::Unknown)
+        .max_by(|a, b| a.contribution.total_cmp(&b.contribution))
+        .map(|f| f.fault);
+    let fault_type = saturated.or(diagnosed).unwrap_or_else(|| {
         by_fault
             .values()
             .filter(|v| v.0 != FaultType::Unknown)

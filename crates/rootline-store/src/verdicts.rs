@@ -783,7 +783,7 @@ pub struct SkippedIncident {
 }
 
 /// Data directories an investigation reads, copied from the source bundle when found.
-const DATA_DIRS: [&str; 5] = ["logs", "metrics", "traces", "changes", "configs"];
+const DATA_DIRS: [&str; 6] = ["logs", "metrics", "traces", "changes", "configs", "k8s"];
 
 /// Writes every judged incident under `out_dir` as an incident bundle in the importers' format:
 ///

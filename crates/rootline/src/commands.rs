@@ -45,6 +45,26 @@ async fn dispatch(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Import(c) => import(c),
         Command::Templates(c) => templates(&settings, c).await,
         Command::Serve(a) => serve(&settings, a).await,
+        Command::K8s(crate::K8sCommand::Snapshot {
+            namespaces,
+            out,
+            kubeconfig,
+            server,
+            token,
+        }) => {
+            let mut kube = settings.kube.clone();
+            if !namespaces.is_empty() {
+                kube.namespaces = namespaces;
+            }
+            if kubeconfig.is_some() {
+                kube.kubeconfig = kubeconfig;
+            }
+            if server.is_some() {
+                kube.server = server;
+                kube.token = token;
+            }
+            crate::k8s_cli::snapshot(&kube, &out).await
+        }
         Command::Eval(a) => eval(&settings, a).await,
         Command::Bench(BenchCommand::Ingest {
             paths,
@@ -123,6 +143,19 @@ fn open_spans(settings: &Settings) -> Result<Option<Arc<SpanIndex>>> {
 }
 
 async fn ingest(settings: &Settings, args: IngestArgs) -> Result<ExitCode> {
+    if args.kind == DataKind::K8s {
+        let store = open_store(settings).await?;
+        let captured_at = args
+            .captured_at
+            .as_deref()
+            .map(|t| {
+                rootline_core::time::parse_timestamp(t).with_context(|| {
+                    format!("--captured-at {t:?}: expected an RFC 3339 time or an epoch number")
+                })
+            })
+            .transpose()?;
+        return crate::k8s_cli::ingest(settings, &store, &args.paths, captured_at, args.json).await;
+    }
     if args.kind != DataKind::Logs {
         return ingest_other(settings, args).await;
     }
@@ -417,7 +450,11 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
         let logs = open_index(&settings.index_dir())?;
         // A declared topology for the data dir's system (like a bundle's) and the templates:
         // what `rootline serve`'s investigations read too.
-        let (topology, templates) = crate::live_investigate::data_dir_context(&settings.data_dir)
+        let crate::live_investigate::DataDirContext {
+            topology,
+            templates,
+            cluster,
+        } = crate::live_investigate::data_dir_context(&settings.data_dir)
             .map_err(|e| anyhow::anyhow!(e))?;
         let sources = rootline_agent::Sources {
             logs: logs.clone(),
@@ -425,6 +462,7 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             metrics: open_metrics(settings)?,
             changes,
             topology,
+            cluster,
         };
         let report = rootline_agent::investigate(
             sources,
@@ -719,6 +757,10 @@ fn import(command: ImportCommand) -> Result<ExitCode> {
             let summary = rootline_import::k8s::import(&src, &out, case.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
+        ImportCommand::K8sState { src, out, case } => {
+            let summary = rootline_import::k8s_state::import(&src, &out, case.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
         ImportCommand::Petshop { src, out, case } => {
             let summary = rootline_import::petshop::import(&src, &out, case.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -840,6 +882,32 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
     // the slash command's investigations read the same indexes.
     let indexes = crate::live_ingest::LiveIndexes::open(&settings.data_dir)?;
     let ingest = crate::live_ingest::LiveIngest::over(&indexes, &settings.data_dir)?;
+    let watcher = args.kube.then(|| {
+        let mut kube = settings.kube.clone();
+        if !args.kube_namespaces.is_empty() {
+            kube.namespaces = args.kube_namespaces.clone();
+        }
+        let mut sink = crate::k8s_cli::WatchSink {
+            ingest: ingest.ingestor(),
+            store: store.clone(),
+            data_dir: settings.data_dir.clone(),
+        };
+        let checkpoint = settings.data_dir.join("k8s").join("watch-checkpoint.json");
+        eprintln!(
+            "watching Kubernetes state (checkpoint {})",
+            checkpoint.display()
+        );
+        tokio::spawn(async move {
+            if let Some(dir) = checkpoint.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match rootline_kube::watch(&kube, &checkpoint, &mut sink, std::future::pending()).await
+            {
+                Ok(s) => eprintln!("kubernetes watch stopped: {s:?}"),
+                Err(e) => eprintln!("error: kubernetes watch stopped: {e}"),
+            }
+        })
+    });
     let investigations = crate::live_investigate::LiveInvestigations::new(
         indexes,
         &settings.data_dir,
@@ -865,5 +933,8 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
         settings.data_dir.display()
     );
     app.run_until_stopped().await?;
+    if let Some(w) = watcher {
+        w.abort();
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub engine_config: Option<PathBuf>,
     #[serde(default)]
     pub llm: LlmConfig,
+    /// How `serve --kube` and `k8s snapshot` reach the cluster (`rootline_kube::KubeSettings`).
+    pub kube: Option<rootline_kube::KubeSettings>,
 }
 
 /// Flags and environment, as clap parsed them.
@@ -45,6 +47,7 @@ pub struct Settings {
     pub llm: LlmConfig,
     /// Every ranking constant; the built-in defaults unless an engine config file is given.
     pub engine: rootline_agent::EngineConfig,
+    pub kube: rootline_kube::KubeSettings,
 }
 
 impl Settings {
@@ -81,6 +84,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             log: file.log.unwrap_or_else(|| "warn".to_string()),
             llm: file.llm,
+            kube: file.kube.unwrap_or_default(),
             data_dir,
             database_url,
         })

@@ -48,6 +48,13 @@ impl LiveIngest {
             data_dir.join("templates.json"),
         )?))
     }
+
+    /// The same ingestor (one index writer lock), for the Kubernetes watcher.
+    // The serve_ingest test compiles this file without the watcher.
+    #[allow(dead_code)]
+    pub fn ingestor(&self) -> LiveIngestor {
+        self.0.clone()
+    }
 }
 
 /// Index failures are mostly a busy writer (a `rootline ingest` holds it) or a full disk: the

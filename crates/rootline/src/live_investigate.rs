@@ -66,17 +66,21 @@ impl LiveInvestigations {
             .await?;
         // File reads and JSON parsing: off the async runtime.
         let data_dir = self.data_dir.clone();
-        let (topology, templates) =
-            tokio::task::spawn_blocking(move || data_dir_context(&data_dir))
-                .await
-                .map_err(internal)?
-                .map_err(ServiceError::Internal)?;
+        let DataDirContext {
+            topology,
+            templates,
+            cluster,
+        } = tokio::task::spawn_blocking(move || data_dir_context(&data_dir))
+            .await
+            .map_err(internal)?
+            .map_err(ServiceError::Internal)?;
         let sources = Sources {
             logs: self.indexes.logs.clone(),
             spans: Some(self.indexes.spans.clone()),
             metrics: Some(self.indexes.metrics.clone()),
             changes,
             topology,
+            cluster,
         };
         let mut report = rootline_agent::investigate(
             sources,
@@ -105,12 +109,28 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What an investigation of a data dir reads besides its indexes and the store: the system's
 /// declared topology (`topology.json`, optional) and the template snapshot. Blocking file reads.
-pub fn data_dir_context(data_dir: &Path) -> Result<(Option<Topology>, TemplateMiner), BoxError> {
+pub fn data_dir_context(data_dir: &Path) -> Result<DataDirContext, BoxError> {
     let topology = rootline_agent::bundle::load_topology(
         &data_dir.join(rootline_agent::bundle::TOPOLOGY_FILE),
     )?;
     let templates = rootline_agent::load_miner(&data_dir.join("templates.json"))?;
-    Ok((topology, templates))
+    // A torn last line (a crash mid-append) is skipped: the rest of the state still counts.
+    let (cluster, unreadable) = rootline_agent::cluster::load_state(data_dir)?;
+    for r in unreadable {
+        tracing::warn!("cluster state line skipped: {r}");
+    }
+    Ok(DataDirContext {
+        topology,
+        templates,
+        cluster,
+    })
+}
+
+/// What an investigation reads from the data dir besides the indexes and the store.
+pub struct DataDirContext {
+    pub topology: Option<Topology>,
+    pub templates: TemplateMiner,
+    pub cluster: Vec<rootline_core::k8s::StateItem>,
 }
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ServiceError {

@@ -4,6 +4,7 @@ mod admin_cli;
 mod changes_cli;
 mod commands;
 mod config;
+mod k8s_cli;
 mod live_ingest;
 mod live_investigate;
 mod replay_cli;
@@ -56,6 +57,9 @@ pub enum Command {
     Templates(TemplatesCommand),
     /// Serve the HTTP API.
     Serve(ServeArgs),
+    /// Kubernetes: a bundle of the cluster's current state.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Change events: record deploys, rollbacks, flag flips, scaling; list them.
     #[command(subcommand)]
     Change(changes_cli::ChangeCommand),
@@ -152,6 +156,34 @@ pub struct IngestArgs {
     /// What the files hold.
     #[arg(long, value_enum, default_value = "logs")]
     pub kind: DataKind,
+    /// `--kind k8s`: when the captures were taken (RFC 3339 or epoch): relative ages (`49m`) and
+    /// untimed log lines count back from it. Default: a `NAME@TIME` in the file name, else the
+    /// file's modification time (the summary says which files used it).
+    #[arg(long)]
+    pub captured_at: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum K8sCommand {
+    /// List every collected kind in the namespaces given (read-only; kubeconfig or in-cluster
+    /// service account) and write a bundle: `incident.json` (the last hour) and
+    /// `k8s/objects@TIME.json`.
+    Snapshot {
+        /// Namespace to list (repeatable); none: every namespace.
+        #[arg(long = "namespace", short = 'n')]
+        namespaces: Vec<String>,
+        /// The bundle directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// A kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster).
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// The API server URL instead of a kubeconfig (with --token).
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long, env = "ROOTLINE_KUBE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -161,6 +193,9 @@ pub enum DataKind {
     Traces,
     /// Metrics: Prometheus text / OpenMetrics, CSV wide (time + one column per series) or long.
     Metrics,
+    /// Kubernetes state: `kubectl get -o json|yaml`, `describe`, `get` and events tables,
+    /// `kubectl logs` output (`<pod>.log`).
+    K8s,
 }
 
 #[derive(Args, Debug)]
@@ -304,6 +339,17 @@ pub enum ImportCommand {
         #[arg(long)]
         case: Option<String>,
     },
+    /// Kubernetes-state RCA cases (recorded kubectl describe/get/events/logs and manifests;
+    /// synthetic capture time).
+    #[command(name = "k8s-state")]
+    K8sState {
+        src: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Import only this upstream case folder (`ask-02_what_is_wrong_with_pod`).
+        #[arg(long)]
+        case: Option<String>,
+    },
     /// PetShop RCA (metrics-only, CloudWatch/X-Ray; every scenario's train/ and test/ issues).
     Petshop {
         src: PathBuf,
@@ -375,6 +421,13 @@ pub struct ServeArgs {
     /// the incident's timeline page there.
     #[arg(long, env = "ROOTLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Watch the cluster's events, pods and workload objects (read-only) into the data dir:
+    /// the config file's `[kube]` table, else kubeconfig or in-cluster service account.
+    #[arg(long)]
+    pub kube: bool,
+    /// With --kube: a namespace to watch (repeatable); none: the config's, else every one.
+    #[arg(long = "kube-namespace")]
+    pub kube_namespaces: Vec<String>,
 }
 
 fn main() -> std::process::ExitCode {

@@ -54,13 +54,14 @@ fn reachable(all: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<S
     seen
 }
 
-const IO: [&str; 6] = [
+const IO: [&str; 7] = [
     "tokio",
     "tantivy",
     "sqlx",
     "axum",
     "async-openai",
     "reqwest",
+    "kube",
 ];
 
 #[test]
@@ -96,6 +97,8 @@ fn each_io_technology_has_one_crate() {
         ("sqlx", "rootline-store"),
         ("async-openai", "rootline-llm"),
         ("axum", "rootline-server"),
+        ("kube", "rootline-kube"),
+        ("k8s-openapi", "rootline-kube"),
     ] {
         let users: Vec<&String> = all
             .iter()
@@ -120,6 +123,23 @@ fn dependencies_point_one_way() {
     assert!(
         !reachable(&all, "rootline-llm").contains("rootline-actions"),
         "the model path must not reach executors"
+    );
+    // The Kubernetes client only reads the cluster and hands out objects: it reaches none of
+    // the analysis, the indexes or the store, and only the binary uses it.
+    assert!(
+        reachable(&all, "rootline-kube").is_empty(),
+        "rootline-kube depends on {:?}",
+        reachable(&all, "rootline-kube")
+    );
+    let kube_users: Vec<&String> = all
+        .iter()
+        .filter(|(_, deps)| deps.contains("rootline-kube"))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        kube_users,
+        ["rootline"],
+        "rootline-kube is used by {kube_users:?}"
     );
     // Guards the checks against a parser that finds nothing.
     assert!(reachable(&all, "rootline").contains("rootline-core"));
