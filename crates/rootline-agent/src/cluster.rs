@@ -156,6 +156,7 @@ pub fn event_record(item: &StateItem) -> Option<LogRecord> {
         message,
         template_id: None,
         trace_id: None,
+        approximate_time: false,
         module: None,
         provenance: Provenance {
             source: provenance.source,

@@ -159,6 +159,7 @@ mod tests {
             message: message.into(),
             template_id: None,
             trace_id: None,
+            approximate_time: false,
             module: None,
             provenance,
         }

@@ -100,6 +100,10 @@ pub struct LogRecord {
     /// format names it: the finer entity a fault is traced to within a service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// The time is an estimate: the line had none and was timed by its order before a capture
+    /// time (`kubectl logs` output).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate_time: bool,
     pub provenance: Provenance,
 }
 

@@ -53,6 +53,9 @@ struct Fields {
     /// Hash of `trace_id` as a fast field, for the per-template trace sketch. `None` in indexes
     /// written before it existed: their templates have no sketch.
     trace_hash: Option<Field>,
+    /// 1 when the record's time is an estimate (an untimed line timed by its order). `None` in
+    /// indexes written before it existed: their records are all exactly timed.
+    approx: Option<Field>,
 }
 
 fn schema() -> Schema {
@@ -69,6 +72,7 @@ fn schema() -> Schema {
     b.add_text_field("trace_id", STRING | STORED);
     b.add_text_field("module", STRING | STORED);
     b.add_u64_field("trace_hash", FAST);
+    b.add_u64_field("approx", STORED);
     b.build()
 }
 
@@ -90,6 +94,7 @@ fn fields_of(schema: &Schema, path: &Path) -> Result<Fields, IndexError> {
         trace_id: required("trace_id")?,
         module: schema.get_field("module").ok(),
         trace_hash: schema.get_field("trace_hash").ok(),
+        approx: schema.get_field("approx").ok(),
     })
 }
 
@@ -463,6 +468,7 @@ impl LogIndex {
             message: text(f.message).unwrap_or_default(),
             template_id: get_u64(f.template_id),
             trace_id: text(f.trace_id),
+            approximate_time: f.approx.and_then(get_u64) == Some(1),
             module: f.module.and_then(text),
             provenance: Provenance {
                 source: text(f.source).unwrap_or_default(),
@@ -513,6 +519,9 @@ impl LogWriter<'_> {
         if let (Some(field), Some(m)) = (f.module, &r.module) {
             d.add_text(field, m);
         }
+        if let (Some(field), true) = (f.approx, r.approximate_time) {
+            d.add_u64(field, 1);
+        }
         if let Some(t) = r.template_id {
             d.add_u64(f.template_id, t);
         }
@@ -558,6 +567,7 @@ mod tests {
             message: message.into(),
             template_id: Some(7),
             trace_id: None,
+            approximate_time: false,
             module: None,
             provenance: Provenance {
                 source: "a.log".into(),
@@ -704,6 +714,21 @@ mod tests {
             stats[0].frames,
             ["cinder.image.image_utils", "cinder.volume.manager"]
         );
+    }
+
+    /// A record timed by its order (an untimed line) says so after a round trip; others do not.
+    #[test]
+    fn an_approximate_time_survives_the_index() {
+        let index = LogIndex::in_memory().unwrap();
+        let mut w = index.writer().unwrap();
+        let mut r = record("log-a", 5, "api", Level::Info, "untimed");
+        r.approximate_time = true;
+        w.add(&r).unwrap();
+        w.add(&record("log-b", 6, "api", Level::Info, "timed"))
+            .unwrap();
+        w.commit().unwrap();
+        assert!(index.get("log-a").unwrap().unwrap().approximate_time);
+        assert!(!index.get("log-b").unwrap().unwrap().approximate_time);
     }
 
     /// An index written before the `module` and `trace_hash` fields existed still opens, reads

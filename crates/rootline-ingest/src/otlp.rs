@@ -111,6 +111,7 @@ pub fn logs_from_otlp_request(
                 message,
                 template_id: None,
                 trace_id,
+                approximate_time: false,
                 module: scope.filter(|s| !s.is_empty()).map(str::to_string),
                 provenance,
             });

@@ -342,6 +342,7 @@ impl FileReader {
             message: p.message,
             template_id: None,
             trace_id: p.trace_id,
+            approximate_time: false,
             module: p.module,
             provenance,
         };

@@ -17,6 +17,7 @@ fn line(template: u64, logger: &str, trace: Option<String>, n: u64) -> LogRecord
         message: format!("{logger}#{template} step {template}"),
         template_id: Some(template),
         trace_id: trace,
+        approximate_time: false,
         module: Some(logger.into()),
         provenance: Provenance {
             source: "travel.log".into(),
@@ -161,6 +162,7 @@ fn an_error_reporting_another_services_failure_counts_half_against_its_writer() 
         message: message.into(),
         template_id: None,
         trace_id: None,
+        approximate_time: false,
         module: None,
         provenance: Provenance {
             source: format!("{service}.log"),

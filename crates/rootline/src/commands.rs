@@ -724,8 +724,10 @@ async fn search(settings: &Settings, args: SearchArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&hits)?);
     } else {
         for r in &hits {
+            // `~` marks a time estimated from the line's order (an untimed `kubectl logs` line).
+            let approx = if r.approximate_time { "~" } else { "" };
             println!(
-                "{} {} {:<5} {} [{}] {}",
+                "{} {approx}{} {:<5} {} [{}] {}",
                 r.evidence_id,
                 format_ns(r.ts_ns),
                 r.level.as_str(),

@@ -165,3 +165,158 @@ fn kubectl_captures_rank_the_oom_killed_workload_and_specs_become_versions() {
     assert!(evidence.contains("OOMKilled"), "{evidence}");
     assert!(evidence.contains("50Mi"), "{evidence}");
 }
+
+/// A Kubernetes API server on 127.0.0.1 answering the pods and events collections of the
+/// `default` namespace: LIST with recorded objects (rootline-kube's fixtures, from HolmesGPT's
+/// recordings), WATCH held open without events (a quiet cluster).
+async fn fake_api() -> String {
+    use axum::body::{Body, Bytes};
+    use axum::extract::RawQuery;
+    use axum::http::Uri;
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rootline-kube/tests/fixtures");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join(name)).unwrap()).unwrap()
+    };
+    let pod = read("pod-user-profile-resources-659d4dd659-cq4kq.json");
+    let events = read("events-frontend-service.json");
+    let app = axum::Router::new().fallback(move |uri: Uri, RawQuery(q): RawQuery| {
+        let (pod, events) = (pod.clone(), events.clone());
+        async move {
+            let q = q.unwrap_or_default();
+            if q.contains("watch=true") || q.contains("watch=1") {
+                let quiet = futures::stream::pending::<Result<Bytes, std::convert::Infallible>>();
+                return axum::response::Response::new(Body::from_stream(quiet));
+            }
+            let (kind, items) = match uri.path() {
+                "/api/v1/namespaces/default/pods" => ("PodList", serde_json::json!([pod])),
+                "/api/v1/namespaces/default/events" => ("EventList", events),
+                _ => {
+                    return axum::response::Response::builder()
+                        .status(404)
+                        .body(Body::from("{}"))
+                        .unwrap();
+                }
+            };
+            let list = serde_json::json!({"apiVersion": "v1", "kind": kind,
+                "metadata": {"resourceVersion": "1384000"}, "items": items});
+            axum::response::Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from(list.to_string()))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn kube_config(dir: &Path, url: &str) {
+    std::fs::write(
+        dir.join("rootline.toml"),
+        format!(
+            "[kube]\nserver = \"{url}\"\ninsecure_http = true\nnamespaces = [\"default\"]\nresources = [\"pods\", \"events\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn top_of(report: &serde_json::Value) -> (String, String) {
+    let top = &report["candidates"][0];
+    (
+        top["entity"].as_str().unwrap_or("").to_string(),
+        top["fault_type"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// `serve --kube` lists and watches the cluster into the data dir, and an investigation over
+/// it names the workload whose pod cannot be scheduled; `k8s snapshot` writes a bundle that
+/// investigates to the same answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_kube_watches_the_cluster_and_snapshot_writes_a_bundle() {
+    let url = fake_api().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    kube_config(d, &url);
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(["serve", "--kube", "--listen", "127.0.0.1:0"])
+        .env("ROOTLINE_DATA_DIR", d)
+        .env_remove("ROOTLINE_DATABASE_URL")
+        .current_dir(d)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = d.join("k8s/state.jsonl");
+    let mut seen = String::new();
+    for _ in 0..300 {
+        seen = std::fs::read_to_string(&state).unwrap_or_default();
+        if seen.contains("user-profile-resources-659d4dd659-cq4kq") && seen.lines().count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(
+        seen.contains("user-profile-resources-659d4dd659-cq4kq"),
+        "state: {seen}"
+    );
+    assert!(d.join("k8s/watch-checkpoint.json").exists());
+    let now = chrono::Utc::now();
+    let out = rootline(
+        d,
+        &[
+            "investigate",
+            "--title",
+            "KubePodNotReady",
+            "--service",
+            "Pod/user-profile-resources-659d4dd659-cq4kq",
+            "--start",
+            &(now - chrono::Duration::hours(1)).to_rfc3339(),
+            "--end",
+            &now.to_rfc3339(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        top_of(&report),
+        (
+            "Deployment/user-profile-resources".to_string(),
+            "scheduling".to_string()
+        ),
+        "{report:#}"
+    );
+
+    let bundle = d.join("snap");
+    let out = rootline(d, &["k8s", "snapshot", "--out", bundle.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files: Vec<_> = std::fs::read_dir(bundle.join("k8s")).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let out = rootline(
+        d,
+        &["investigate", bundle.to_str().unwrap(), "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        top_of(&report).0,
+        "Deployment/user-profile-resources",
+        "{report:#}"
+    );
+}

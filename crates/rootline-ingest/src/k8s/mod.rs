@@ -336,6 +336,7 @@ fn read_logs(text: &str, source: &str, options: &CaptureOptions, out: &mut Captu
         };
         let approx_ts = options.captured_at_ns - (n - k as i64) * 1_000_000;
         let parsed = parse_line(line, &ctx).ok();
+        let approximate_time = parsed.as_ref().is_none_or(|p| p.ts_ns <= 0);
         let (ts_ns, level, message, trace_id, module, service) = match parsed {
             Some(p) if p.ts_ns > 0 => {
                 (p.ts_ns, p.level, p.message, p.trace_id, p.module, p.service)
@@ -384,6 +385,7 @@ fn read_logs(text: &str, source: &str, options: &CaptureOptions, out: &mut Captu
             template_id: None,
             trace_id,
             module,
+            approximate_time,
             provenance,
         });
     }

@@ -204,6 +204,7 @@ fn untimed_container_logs_keep_their_order_before_the_capture_time() {
     );
     assert_eq!(c.approximate_lines, 4);
     assert!(c.logs.windows(2).all(|w| w[0].ts_ns < w[1].ts_ns));
+    assert!(c.logs.iter().all(|r| r.approximate_time));
     assert!(c.logs.iter().all(|r| r.ts_ns < AT));
     assert_eq!(c.logs[1].service, "payment-processing-worker");
     assert_eq!(
@@ -263,4 +264,35 @@ not json
     assert!(is_capture(
         "LAST SEEN   TYPE      REASON    OBJECT    MESSAGE\n2m   Warning   BackOff   pod/x   y\n"
     ));
+}
+
+#[test]
+fn a_newer_describe_and_an_unknown_kind_still_give_identity_labels_and_events() {
+    // Fields this reader does not know (a newer kubectl) are skipped; the kind is named by the
+    // command when known, else kept as written.
+    let text = "Name:         orders
+Namespace:    shop
+Labels:       app=orders
+FutureField:  something new
+Shiny Section:
+  Nested:     value
+Events:
+  Type     Reason   Age   From        Message
+  ----     ------   ----  ----        -------
+  Warning  Failed   2m    controller  reconcile failed: quota exceeded
+";
+    let c = read_capture(
+        text,
+        "widget.txt",
+        &CaptureOptions {
+            kind: Some("widgets.example.com".into()),
+            ..opts()
+        },
+    );
+    assert!(c.rejected.is_empty(), "{:?}", c.rejected);
+    assert_eq!(c.items.len(), 2);
+    assert_eq!(c.items[0].object["kind"], "Widgets");
+    assert_eq!(c.items[0].object["metadata"]["labels"]["app"], "orders");
+    assert_eq!(c.items[1].object["involvedObject"]["kind"], "Widgets");
+    assert_eq!(c.items[1].object["reason"], "Failed");
 }

@@ -45,6 +45,7 @@ fn rec(i: u64, ts: i64, service: &str, level: Level, message: &str) -> LogRecord
         message: message.into(),
         template_id: None,
         trace_id: None,
+        approximate_time: false,
         module: None,
         provenance: Provenance {
             source: "t".into(),
