@@ -29,4 +29,15 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "could not install chromium: the browser test will skip" >&2
 fi
 
+# The scrape test (crates/rootline/tests/prometheus_scrape.rs) runs Debian's Prometheus against
+# a running `rootline serve`; it skips with a message when none is installed and this script
+# cannot install it.
+if ! command -v prometheus >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing prometheus for the scrape test..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q prometheus >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus >/dev/null 2>&1; } \
+    || echo "could not install prometheus: the scrape test will skip" >&2
+fi
+
 exec cargo test --workspace "$@"

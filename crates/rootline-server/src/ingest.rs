@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::observe;
 use crate::service::{BoxFuture, ServiceError};
 use crate::{AppState, MAX_BODY_BYTES};
 
@@ -353,10 +354,11 @@ async fn ingest_logs(
     let label = source.clone();
     let (read, records, rejects) =
         blocking(move || parse_log_lines(body, &label, &default_service)).await?;
+    observe::rejected("logs", rejects.len());
     let indexed = if records.is_empty() {
         0
     } else {
-        stored(ingest.ingest_logs(records).await)?
+        stored(observe::counted("logs", ingest.ingest_logs(records)).await)?
     };
     Ok(json_reply(&IngestReply::new(
         source, read, indexed, &rejects,
@@ -418,10 +420,11 @@ async fn ingest_traces(State(state): State<AppState>, headers: HeaderMap, body: 
         Ok((reader.rows_read, spans, rejects))
     })
     .await??;
+    observe::rejected("traces", rejects.len());
     let indexed = if spans.is_empty() {
         0
     } else {
-        stored(ingest.ingest_spans(spans).await)?
+        stored(observe::counted("traces", ingest.ingest_spans(spans)).await)?
     };
     Ok(json_reply(&IngestReply::new(
         source, read, indexed, &rejects,
@@ -478,10 +481,11 @@ async fn ingest_metrics(
         Ok((reader.lines_read, reader.skipped_values, points, rejects))
     })
     .await??;
+    observe::rejected("metrics", rejects.len());
     let indexed = if points.is_empty() {
         0
     } else {
-        stored(ingest.ingest_metrics(points).await)?
+        stored(observe::counted("metrics", ingest.ingest_metrics(points)).await)?
     };
     let mut reply = IngestReply::new(source, read, indexed, &rejects);
     reply.skipped = Some(skipped);
@@ -597,8 +601,9 @@ async fn otlp_logs(
         ))
     })
     .await??;
+    observe::rejected("logs", rejects.len());
     if !records.is_empty() {
-        stored(ingest.ingest_logs(records).await)?;
+        stored(observe::counted("logs", ingest.ingest_logs(records)).await)?;
     }
     let response = ExportLogsServiceResponse {
         partial_success: (!rejects.is_empty()).then(|| ExportLogsPartialSuccess {
@@ -621,8 +626,9 @@ async fn otlp_traces(State(state): State<AppState>, headers: HeaderMap, body: By
         ))
     })
     .await??;
+    observe::rejected("traces", rejects.len());
     if !spans.is_empty() {
-        stored(ingest.ingest_spans(spans).await)?;
+        stored(observe::counted("traces", ingest.ingest_spans(spans)).await)?;
     }
     let response = ExportTraceServiceResponse {
         partial_success: (!rejects.is_empty()).then(|| ExportTracePartialSuccess {
@@ -645,8 +651,9 @@ async fn otlp_metrics(State(state): State<AppState>, headers: HeaderMap, body: B
         ))
     })
     .await??;
+    observe::rejected("metrics", conversion.rejects.len());
     if !conversion.points.is_empty() {
-        stored(ingest.ingest_metrics(conversion.points).await)?;
+        stored(observe::counted("metrics", ingest.ingest_metrics(conversion.points)).await)?;
     }
     // Skipped histogram points are not "rejected" (the data was fine); they are only noted.
     let note = if conversion.skipped_points > 0 {

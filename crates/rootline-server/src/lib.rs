@@ -44,6 +44,7 @@ mod changes;
 mod chatops;
 mod error;
 mod ingest;
+mod observe;
 mod routes;
 mod service;
 mod text;
@@ -144,6 +145,8 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(routes::healthz))
+        // Counts for Prometheus; no credential, like /healthz (no data in it).
+        .route("/metrics", get(observe::metrics_page))
         // Authenticated by the chat server's signature or token, not by a bearer token.
         .route("/chatops/slash", post(chatops::slash))
         // The web incident timeline: HTML over the same read services as the JSON API.
@@ -151,6 +154,9 @@ pub fn app(state: AppState) -> Router {
         .route("/ui/incidents/{id}", get(timeline::incident_page))
         .nest("/api/v1", api)
         .merge(ingest::otlp_routes().route_layer(middleware::from_fn(auth::require_token)))
+        // Every routed request counted by its route template (after routing, so the template
+        // is known).
+        .route_layer(middleware::from_fn(observe::track))
         .fallback(routes::no_route)
         .with_state(state)
         .layer(

@@ -22,6 +22,8 @@
 //! propagators and exporters. Library crates only emit `tracing` spans and events; binaries call
 //! [`init`] once at start-up.
 
+pub mod metrics;
+
 use std::io::IsTerminal as _;
 
 use opentelemetry::trace::TracerProvider as _;

@@ -58,7 +58,29 @@ impl LiveInvestigations {
     }
 
     async fn run(&self, incident: Incident) -> Result<Report, ServiceError> {
-        let _turn = self.running.acquire().await.map_err(internal)?;
+        let m = rootline_telemetry::metrics::metrics();
+        m.investigations_waiting.inc();
+        let turn = self.running.acquire().await;
+        m.investigations_waiting.dec();
+        let _turn = turn.map_err(internal)?;
+        let started = std::time::Instant::now();
+        let result = self.run_now(incident).await;
+        m.investigation_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(report) => serde_json::to_value(report.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into()),
+            Err(_) => "error".to_string(),
+        };
+        m.investigations
+            .get_or_create(&rootline_telemetry::metrics::OutcomeLabel { outcome })
+            .inc();
+        result
+    }
+
+    async fn run_now(&self, incident: Incident) -> Result<Report, ServiceError> {
         let (start_ns, end_ns) = incident.window_ns();
         let changes = self
             .store

@@ -1,0 +1,176 @@
+//! rootline's own metrics, for Prometheus to scrape at `GET /metrics` (text exposition format).
+//!
+//! One process-wide registry ([`metrics`]) of counters, gauges and histograms that the server
+//! (HTTP requests), the live ingest (records, bytes, commits) and the investigations (runs,
+//! duration, outcome, waiting) update. Names follow Prometheus conventions: a `rootline_`
+//! prefix, base units (seconds, bytes), `_total` on counters. `docs/observability.md` lists
+//! every series. Label values are bounded sets (a kind, a route template, a status code, an
+//! outcome), never free text from requests or logs.
+
+use std::sync::OnceLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    /// `logs`, `traces`, `metrics`, `k8s`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    /// The route template (`/api/v1/incidents/{id}`), never the raw path.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// `probable_cause`, `insufficient_evidence`, `no_incident_detected`, `no_data`, `error`.
+    pub outcome: String,
+}
+
+type Seconds = Family<KindLabel, Histogram, fn() -> Histogram>;
+
+fn seconds_buckets() -> Histogram {
+    // 1 ms .. ~65 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+/// Every series rootline exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub ingested_records: Family<KindLabel, Counter>,
+    pub rejected_records: Family<KindLabel, Counter>,
+    pub ingested_bytes: Family<KindLabel, Counter>,
+    pub commit_seconds: Seconds,
+    pub investigations: Family<OutcomeLabel, Counter>,
+    pub investigation_seconds: Histogram,
+    pub investigations_waiting: Gauge,
+    pub http_requests: Family<HttpLabels, Counter>,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            ingested_records: Family::default(),
+            rejected_records: Family::default(),
+            ingested_bytes: Family::default(),
+            commit_seconds: Family::new_with_constructor(seconds_buckets),
+            investigations: Family::default(),
+            investigation_seconds: seconds_buckets(),
+            investigations_waiting: Gauge::default(),
+            http_requests: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "rootline_ingested_records",
+            "Records stored by the live ingest (HTTP, OTLP, Kubernetes watch), by kind",
+            m.ingested_records.clone(),
+        );
+        registry.register(
+            "rootline_rejected_records",
+            "Records the live ingest could not use, by kind",
+            m.rejected_records.clone(),
+        );
+        registry.register(
+            "rootline_ingested_bytes",
+            "Request body bytes the live ingest read, by kind",
+            m.ingested_bytes.clone(),
+        );
+        registry.register(
+            "rootline_ingest_commit_seconds",
+            "Time to store and commit one ingest batch, by kind",
+            m.commit_seconds.clone(),
+        );
+        registry.register(
+            "rootline_investigations",
+            "Investigations run by the server, by outcome",
+            m.investigations.clone(),
+        );
+        registry.register(
+            "rootline_investigation_seconds",
+            "Duration of one investigation run by the server",
+            m.investigation_seconds.clone(),
+        );
+        registry.register(
+            "rootline_investigations_waiting",
+            "Investigations waiting for their turn",
+            m.investigations_waiting.clone(),
+        );
+        registry.register(
+            "rootline_http_requests",
+            "HTTP requests served, by method, route template and status",
+            m.http_requests.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The exposition text (`text/plain; version=0.0.4`).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+/// A kind label.
+pub fn kind(kind: &str) -> KindLabel {
+    KindLabel {
+        kind: kind.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_render_in_the_text_format_with_their_labels() {
+        let m = Metrics::new();
+        m.ingested_records.get_or_create(&kind("logs")).inc_by(3);
+        m.http_requests
+            .get_or_create(&HttpLabels {
+                method: "GET".into(),
+                route: "/healthz".into(),
+                status: 200,
+            })
+            .inc();
+        m.commit_seconds.get_or_create(&kind("logs")).observe(0.02);
+        let text = m.render();
+        assert!(
+            text.contains("rootline_ingested_records_total{kind=\"logs\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "rootline_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("rootline_ingest_commit_seconds_bucket{le="),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE rootline_investigations_waiting gauge"),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    }
+}

@@ -1,0 +1,155 @@
+//! A real Prometheus (Debian's `prometheus`) scrapes a running `rootline serve` with
+//! `deploy/prometheus/prometheus.yml`, and rootline's own series are read back through
+//! Prometheus's query API: the records an ingest request stored, the lines it rejected, and the
+//! request itself under its route template. Skips with a message when Prometheus is not
+//! installed (`scripts/test.sh` installs it when it can).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `rootline serve` on a free port; returns it and its address.
+fn serve(data_dir: &Path) -> (Killed, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ROOTLINE_DATA_DIR", data_dir)
+        .env_remove("ROOTLINE_DATABASE_URL")
+        .current_dir(data_dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited").unwrap();
+        if let Some(rest) = line.strip_prefix("rootline listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Killed(child), addr)
+}
+
+/// The value of a Prometheus instant query's first sample, when there is one.
+async fn query(client: &reqwest::Client, prometheus: &str, promql: &str) -> Option<f64> {
+    let body: serde_json::Value = client
+        .get(format!("http://{prometheus}/api/v1/query"))
+        .query(&[("query", promql)])
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    body["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_prometheus_scrapes_rootlines_own_series() {
+    let Some(prometheus_bin) = ["prometheus", "/usr/bin/prometheus"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!(
+            "skipped: Debian's prometheus is not installed (scripts/test.sh installs it when it can)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, addr) = serve(dir.path());
+    let client = reqwest::Client::new();
+    // Two good lines and one that is not a log line.
+    let reply = client
+        .post(format!("http://{addr}/api/v1/ingest/logs?service=api"))
+        .header("content-type", "text/plain")
+        .body(concat!(
+            "{\"time\":\"2024-01-01T00:00:00Z\",\"level\":\"info\",\"msg\":\"started\"}\n",
+            "a line with no time after a JSON record\n",
+            "{\"time\":\"2024-01-01T00:00:01Z\",\"level\":\"error\",\"msg\":\"failed\"}\n",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        reply.status().is_success(),
+        "{}",
+        reply.text().await.unwrap()
+    );
+
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = std::fs::read_to_string(repo.join("deploy/prometheus/prometheus.yml"))
+        .unwrap()
+        .replace("127.0.0.1:7878", &addr)
+        .replace("scrape_interval: 15s", "scrape_interval: 1s");
+    let config_path = dir.path().join("prometheus.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let _prometheus = Killed(
+        Command::new(prometheus_bin)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut found = (None, None, None, None);
+    for _ in 0..120 {
+        found = (
+            query(&client, &prom_addr, "up{job=\"rootline\"}").await,
+            query(
+                &client,
+                &prom_addr,
+                "rootline_ingested_records_total{kind=\"logs\"}",
+            )
+            .await,
+            query(
+                &client,
+                &prom_addr,
+                "rootline_rejected_records_total{kind=\"logs\"}",
+            )
+            .await,
+            query(
+                &client,
+                &prom_addr,
+                "rootline_http_requests_total{route=\"/api/v1/ingest/logs\",status=\"200\"}",
+            )
+            .await,
+        );
+        if found.0 == Some(1.0) && found.1.is_some() && found.2.is_some() && found.3.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(found.0, Some(1.0), "Prometheus scraped rootline: {found:?}");
+    assert_eq!(found.1, Some(2.0), "two records stored: {found:?}");
+    assert_eq!(found.2, Some(1.0), "one line rejected: {found:?}");
+    assert_eq!(found.3, Some(1.0), "the request, by its route: {found:?}");
+}
