@@ -74,6 +74,9 @@ pub struct ChatopsConfig {
     /// Where people reach this server (`https://rootline.example.com`): answers link to the
     /// incident's timeline page there.
     pub public_url: Option<String>,
+    /// Signatures accepted in the last [`MAX_CLOCK_SKEW_SECS`], with their timestamps: a signed
+    /// request is valid once (a captured request replayed within the window is refused).
+    seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl ChatopsConfig {
@@ -95,6 +98,7 @@ impl ChatopsConfig {
             verification_token,
             answer_within: Self::DEFAULT_ANSWER_WITHIN,
             public_url: None,
+            seen: Default::default(),
         })
     }
 
@@ -313,7 +317,8 @@ fn authenticate(
         };
         let timestamp = header("x-slack-request-timestamp")?;
         let signature = header("x-slack-signature")?;
-        return verify_slack_signature(secret, timestamp, body, signature, now);
+        verify_slack_signature(secret, timestamp, body, signature, now)?;
+        return refuse_replay(config, signature, now);
     }
     if let Some(token) = &config.verification_token
         && constant_time_eq(token.as_bytes(), form.token.as_bytes())
@@ -323,6 +328,22 @@ fn authenticate(
     Err(ApiError::Unauthorized(
         "the slash command token does not match".into(),
     ))
+}
+
+/// A valid signature is accepted once: its request cannot be replayed while its timestamp is
+/// still inside the window (after that the timestamp check refuses it).
+fn refuse_replay(config: &ChatopsConfig, signature: &str, now: i64) -> Result<(), ApiError> {
+    let mut seen = config
+        .seen
+        .lock()
+        .map_err(|_| ApiError::Unauthorized("replay check unavailable".into()))?;
+    seen.retain(|_, at| now.abs_diff(*at) <= 2 * MAX_CLOCK_SKEW_SECS as u64);
+    if seen.insert(signature.to_string(), now).is_some() {
+        return Err(ApiError::Unauthorized(
+            "this signed request was already received (replayed)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Slack's request signing: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`.
@@ -337,7 +358,8 @@ fn verify_slack_signature(
         .trim()
         .parse()
         .map_err(|_| ApiError::Unauthorized("x-slack-request-timestamp is not a number".into()))?;
-    if (now - ts).abs() > MAX_CLOCK_SKEW_SECS {
+    // abs_diff: a timestamp near i64's ends must not wrap into the window.
+    if now.abs_diff(ts) > MAX_CLOCK_SKEW_SECS as u64 {
         return Err(ApiError::Unauthorized(
             "x-slack-request-timestamp is more than five minutes away from now".into(),
         ));

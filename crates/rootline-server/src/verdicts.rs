@@ -425,6 +425,19 @@ async fn propose_action(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Action>), ApiError> {
     let JsonBody(req) = parse_body::<ProposeRequest>(&body)?;
+    // Times past a month are mistakes (and past i64 nanoseconds they would overflow).
+    for (field, value) in [
+        ("proposal_ttl_secs", req.proposal_ttl_secs),
+        ("approval_ttl_secs", req.approval_ttl_secs),
+    ] {
+        if let Some(v) = value
+            && !(1..=MAX_TTL_SECS).contains(&v)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "{field}: {v} is outside 1..={MAX_TTL_SECS} seconds"
+            )));
+        }
+    }
     let defaults = ApprovalPolicy::default();
     let new = NewAction {
         incident_id: req.incident_id,
@@ -535,6 +548,11 @@ async fn execute_action(
     Ok(Json(action))
 }
 
+/// The longest a proposal or an approval may stay valid: 30 days.
+const MAX_TTL_SECS: i64 = 30 * 24 * 3600;
+/// The most audit entries one request returns.
+const MAX_AUDIT_LIMIT: i64 = 10_000;
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct AuditQuery {
     #[serde(default)]
@@ -554,8 +572,18 @@ async fn list_audit(
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = q.limit.unwrap_or(1000);
+    if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit: {limit} is outside 1..={MAX_AUDIT_LIMIT}"
+        )));
+    }
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::BadRequest(format!("after: {after} is negative")));
+    }
     let entries = service(&state)?
-        .list_audit(q.after.unwrap_or(0), q.limit.unwrap_or(1000))
+        .list_audit(after, limit)
         .await
         .map_err(api_error)?;
     Ok(Json(AuditList { entries }))

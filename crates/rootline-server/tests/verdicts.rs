@@ -363,4 +363,22 @@ async fn actions_over_http(url: String) {
     app.get_as(&viewer, "/api/v1/audit?limit=abc")
         .await
         .assert_error(400, "bad_request");
+    // Out-of-range values are refused with the field named, the same on both backends.
+    for bad in [
+        "/api/v1/audit?limit=-1",
+        "/api/v1/audit?limit=0",
+        "/api/v1/audit?after=-5",
+    ] {
+        let res = app.get_as(&viewer, bad).await;
+        assert_eq!(res.status, 400, "{bad}: {res:?}");
+    }
+    let res = app.get_as(&viewer, "/api/v1/audit?limit=-1").await;
+    assert!(format!("{res:?}").contains("limit"), "{res:?}");
+    for field in ["proposal_ttl_secs", "approval_ttl_secs"] {
+        let mut huge = proposal.clone();
+        huge[field] = json!(i64::MAX);
+        let res = app.post_as(&responder, "/api/v1/actions", huge).await;
+        assert_eq!(res.status, 400, "{field}: {res:?}");
+        assert!(format!("{res:?}").contains(field), "{res:?}");
+    }
 }

@@ -148,6 +148,29 @@ async fn slash_command_investigates_ingested_telemetry_and_names_the_known_cause
         .await;
     }
 
+    // A signed request is valid once: the same bytes and signature again are refused, and a
+    // timestamp at the far end of i64 does not wrap into the window.
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let help = form("help");
+    let signature = slack_signature(SECRET, ts, help.as_bytes());
+    let send = |ts: i64, signature: String| {
+        client
+            .post(format!("http://{}/chatops/slash", server.addr))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts.to_string())
+            .header("x-slack-signature", signature)
+            .body(help.clone())
+            .send()
+    };
+    assert_eq!(send(ts, signature.clone()).await.unwrap().status(), 200);
+    assert_eq!(send(ts, signature).await.unwrap().status(), 401);
+    let far = i64::MIN + 10;
+    let far_signature = slack_signature(SECRET, far, help.as_bytes());
+    assert_eq!(send(far, far_signature).await.unwrap().status(), 401);
+
     // An unsigned or wrongly signed command is refused before anything runs.
     let body = form("investigate since 2023-01-29T09:25:39Z until 2023-01-29T09:27:08Z");
     let forged = slash(&client, server.addr, &body, Some("v0=00ff".into())).await;
