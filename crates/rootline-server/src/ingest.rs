@@ -13,7 +13,8 @@
 //! body over the limit (also after decompression), 415 for an unsupported content type or
 //! encoding, 400 naming the line or field for an undecodable body. Records are labelled
 //! `http:<id>` in provenance, with `<id>` the request's `X-Request-Id` when it is a plain token
-//! (so a retried request upserts the same evidence ids) or a fresh UUIDv7, and numbered 1.. in
+//! (so a retried request upserts the same evidence ids) or, without one, `sha256-` and the digest
+//! of the decoded body (an OTLP exporter's retry is the same batch: stored once), and numbered 1.. in
 //! the batch.
 
 use std::io::{Cursor, Read};
@@ -266,8 +267,11 @@ fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, Failure> {
     }
 }
 
-/// `http:<X-Request-Id>` when that header is a plain token, else `http:<fresh uuid v7>`.
-fn source_label(headers: &HeaderMap) -> String {
+/// The provenance label of a request's records: `http:<X-Request-Id>` when the client names
+/// its request, else `http:sha256-<digest of the decoded body>`, so a retried batch (every OTLP
+/// exporter retries without a request id) is the same source with the same evidence ids, and
+/// its records are upserted rather than stored twice.
+fn source_label(headers: &HeaderMap, body: &[u8]) -> String {
     let id = headers
         .get("x-request-id")
         .and_then(|v: &HeaderValue| v.to_str().ok())
@@ -279,7 +283,14 @@ fn source_label(headers: &HeaderMap) -> String {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string);
+        .map_or_else(
+            || {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(body);
+                format!("sha256-{}", hex::encode(&digest[..16]))
+            },
+            str::to_string,
+        );
     format!("http:{id}")
 }
 
@@ -346,7 +357,7 @@ async fn ingest_logs(
     let ingest = service(&state)?;
     require_text(&headers)?;
     let body = decode_body(&headers, body)?;
-    let source = source_label(&headers);
+    let source = source_label(&headers, &body);
     let default_service = query
         .service
         .filter(|s| !s.trim().is_empty())
@@ -402,7 +413,7 @@ async fn ingest_traces(State(state): State<AppState>, headers: HeaderMap, body: 
     let ingest = service(&state)?;
     require_text(&headers)?;
     let body = decode_body(&headers, body)?;
-    let source = source_label(&headers);
+    let source = source_label(&headers, &body);
     let label = source.clone();
     let (read, spans, rejects) = blocking(move || -> Result<_, Failure> {
         let mut reader =
@@ -456,7 +467,7 @@ async fn ingest_metrics(
         None if media.as_deref() == Some("text/csv") => MetricFormat::Csv,
         None => sniff_metric_format(&body),
     };
-    let source = source_label(&headers);
+    let source = source_label(&headers, &body);
     let label = source.clone();
     let (read, skipped, points, rejects) = blocking(move || -> Result<_, Failure> {
         let options = MetricReadOptions {
@@ -587,7 +598,7 @@ async fn otlp_logs(
     let ingest = service(&state)?;
     let encoding = otlp_encoding(&headers)?;
     let body = decode_body(&headers, body)?;
-    let source = source_label(&headers);
+    let source = source_label(&headers, &body);
     let default_service = query
         .service
         .filter(|s| !s.trim().is_empty())
@@ -618,7 +629,7 @@ async fn otlp_traces(State(state): State<AppState>, headers: HeaderMap, body: By
     let ingest = service(&state)?;
     let encoding = otlp_encoding(&headers)?;
     let body = decode_body(&headers, body)?;
-    let source = source_label(&headers);
+    let source = source_label(&headers, &body);
     let (spans, rejects) = blocking(move || -> Result<_, Failure> {
         let request: ExportTraceServiceRequest = otlp_decode(encoding, &body, "traces")?;
         Ok(rootline_ingest::spans::spans_from_otlp_request(
@@ -643,7 +654,7 @@ async fn otlp_metrics(State(state): State<AppState>, headers: HeaderMap, body: B
     let ingest = service(&state)?;
     let encoding = otlp_encoding(&headers)?;
     let body = decode_body(&headers, body)?;
-    let source = source_label(&headers);
+    let source = source_label(&headers, &body);
     let conversion = blocking(move || -> Result<_, Failure> {
         let request: ExportMetricsServiceRequest = otlp_decode(encoding, &body, "metrics")?;
         Ok(rootline_ingest::otlp::metrics_from_otlp_request(
@@ -700,9 +711,16 @@ no timestamp here\r\n";
     fn request_ids_become_sources_only_when_plain() {
         let mut h = HeaderMap::new();
         h.insert("x-request-id", HeaderValue::from_static("abc-123"));
-        assert_eq!(source_label(&h), "http:abc-123");
+        assert_eq!(source_label(&h, b"x"), "http:abc-123");
+        // Not plain, or absent: the body's digest, the same for the same bytes.
         h.insert("x-request-id", HeaderValue::from_static("a b/c"));
-        assert!(source_label(&h).starts_with("http:") && !source_label(&h).contains(' '));
+        let label = source_label(&h, b"x");
+        assert!(
+            label.starts_with("http:sha256-") && !label.contains(' '),
+            "{label}"
+        );
+        assert_eq!(label, source_label(&HeaderMap::new(), b"x"));
+        assert_ne!(label, source_label(&HeaderMap::new(), b"y"));
     }
 
     #[test]

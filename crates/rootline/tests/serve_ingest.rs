@@ -394,6 +394,17 @@ async fn ingest_endpoints_and_otlp_receiver_store_queryable_data() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.content_type, "application/json");
     assert!(r.json().get("partialSuccess").is_none_or(Value::is_null));
+    // The exporter's retry of the same batch carries no request id (and this one is not
+    // compressed): the same records, stored once (counted with the rest below).
+    let r = send(
+        addr,
+        "/v1/logs",
+        &[("Content-Type", "application/json")],
+        &body,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 
     // OTLP protobuf metrics and Prometheus text.
     let r = send(
