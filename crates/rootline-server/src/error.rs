@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 409: the resource's state does not allow it (or a concurrent change won); shown.
     #[error("{0}")]
     Conflict(String),
+    /// 415: the body is not in a format the endpoint takes; shown.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 503; the source is logged, not shown.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -65,6 +69,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict(_) => "conflict",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -77,7 +82,8 @@ impl ApiError {
             | ApiError::BadRequest(m)
             | ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
-            | ApiError::Conflict(m) => m.clone(),
+            | ApiError::Conflict(m)
+            | ApiError::UnsupportedMediaType(m) => m.clone(),
             ApiError::Unavailable(_) => "the service is temporarily unavailable".to_owned(),
             ApiError::Internal(_) => "internal server error".to_owned(),
         }

@@ -45,6 +45,7 @@ mod chatops;
 mod error;
 mod ingest;
 mod observe;
+mod origin;
 mod routes;
 mod service;
 mod text;
@@ -88,6 +89,9 @@ pub struct AppState {
     pub investigations: Option<Arc<dyn InvestigateService>>,
     /// Enables `POST /chatops/slash`; it answers 404 without it.
     pub chatops: Option<Arc<ChatopsConfig>>,
+    /// Host names this server answers to besides loopback, its listen address and the chat
+    /// public URL's host (a reverse proxy's name, a DNS name on the LAN).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl AppState {
@@ -98,12 +102,19 @@ impl AppState {
             ingest: None,
             investigations: None,
             chatops: None,
+            allowed_hosts: Vec::new(),
         }
     }
 
     /// Lets the slash command run investigations over what the server has ingested.
     pub fn with_investigations(mut self, investigations: Arc<dyn InvestigateService>) -> AppState {
         self.investigations = Some(investigations);
+        self
+    }
+
+    /// Host names to answer to besides loopback, the listen address and the public URL's host.
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> AppState {
+        self.allowed_hosts = hosts;
         self
     }
 
@@ -198,10 +209,15 @@ impl Application {
     /// Binds `listen` (e.g. `127.0.0.1:8080`, or `127.0.0.1:0` for any free port).
     pub async fn build(listen: &str, state: AppState) -> io::Result<Application> {
         let listener = TcpListener::bind(listen).await?;
-        Ok(Application {
-            listener,
-            router: app(state),
-        })
+        let bound = listener.local_addr()?.to_string();
+        let public_url = state.chatops.as_ref().and_then(|c| c.public_url.clone());
+        let allowed = Arc::new(origin::AllowedHosts::new(
+            &bound,
+            public_url.as_deref(),
+            &state.allowed_hosts,
+        ));
+        let router = app(state).layer(middleware::from_fn_with_state(allowed, origin::check));
+        Ok(Application { listener, router })
     }
 
     /// The port actually bound (useful after binding port 0).

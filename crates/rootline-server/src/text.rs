@@ -1,11 +1,28 @@
 //! Untrusted text on its way into a chat message, an HTML page or a URL. Log lines, alert
 //! payloads and command words all pass through here before they are shown.
 
-/// Escapes the characters chat markup gives meaning to. `<!channel>`, `<@U123>` and `<url|text>`
-/// all start with `<`, so a log line that carries them shows them instead of acting on them.
-/// Slack and Mattermost show any other character as it is, so nothing else is escaped.
+/// Escapes what chat markup gives meaning to, for Slack and Mattermost alike:
+/// - `<!channel>`, `<@U123>` and `<url|text>` (Slack) all start with `<`, escaped as entities;
+/// - `@channel`, `@all`, `@here` and `@user` (Mattermost) ping as plain text: a zero-width space
+///   after the `@` keeps the word and drops the mention;
+/// - a Markdown link `[text](url)` (Mattermost) is broken the same way between `]` and `(`.
+///
+/// So a log line that carries them shows them instead of acting on them.
 pub fn escape_chat(text: &str) -> String {
-    escape(text, false)
+    const ZWSP: char = '\u{200B}';
+    let escaped = escape(text, false);
+    let mut out = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let next = chars.peek().copied();
+        let mention = c == '@' && next.is_some_and(|n| n.is_alphanumeric() || n == '_');
+        let link = c == ']' && next == Some('(');
+        if mention || link {
+            out.push(ZWSP);
+        }
+    }
+    out
 }
 
 /// Escapes text for HTML content and quoted attribute values.
@@ -59,7 +76,19 @@ mod tests {
     fn chat_markup_in_untrusted_text_is_escaped() {
         assert_eq!(
             escape_chat("<!channel> <@U1> <http://x|y> & \"more\""),
-            "&lt;!channel&gt; &lt;@U1&gt; &lt;http://x|y&gt; &amp; \"more\""
+            "&lt;!channel&gt; &lt;@\u{200B}U1&gt; &lt;http://x|y&gt; &amp; \"more\""
+        );
+    }
+
+    #[test]
+    fn mattermost_mentions_and_markdown_links_do_not_act() {
+        let out = escape_chat("@channel @all @here ping @alice: [click](http://evil.example) a@b");
+        assert!(!out.contains("@channel") && !out.contains("@all") && !out.contains("@here"));
+        assert!(!out.contains("@alice") && !out.contains("]("), "{out}");
+        // The words stay readable: only an invisible space was added.
+        assert_eq!(
+            out.replace('\u{200B}', ""),
+            "@channel @all @here ping @alice: [click](http://evil.example) a@b"
         );
     }
 

@@ -22,7 +22,73 @@ on_both_backends!(
     missing_ids_give_404_json_errors,
     bad_ids_give_400_json_errors,
     unreachable_store_gives_503_without_details,
+    other_sites_cannot_call_or_read_the_server,
 );
+
+/// A web page the engineer opens cannot reach a rootline on localhost: a foreign `Host` (DNS
+/// rebinding) or `Origin` is refused, and a JSON endpoint refuses a form or text body (what a
+/// page may post without asking). Nothing is stored.
+async fn other_sites_cannot_call_or_read_the_server(url: String) {
+    let app = spawn_app(&url).await;
+    let host = format!("Host: {}", app.addr);
+    let change = r#"{"ts":"2024-01-01T00:00:00Z","service":"payments","kind":"rollback","what":"forged rollback"}"#;
+    assert_eq!(app.raw_status("GET", "/healthz", &[&host], "").await, 200);
+    assert_eq!(
+        app.raw_status("GET", "/api/v1/incidents", &["Host: attacker.example"], "")
+            .await,
+        403
+    );
+    assert_eq!(
+        app.raw_status("GET", "/healthz", &["Host: attacker.example:7878"], "")
+            .await,
+        403
+    );
+    assert_eq!(
+        app.raw_status(
+            "GET",
+            "/api/v1/incidents",
+            &[&host, "Origin: http://evil.example"],
+            ""
+        )
+        .await,
+        403
+    );
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let ct = format!("Content-Type: {content_type}");
+        assert_eq!(
+            app.raw_status("POST", "/api/v1/changes", &[&host, &ct], change)
+                .await,
+            415,
+            "{content_type}"
+        );
+    }
+    assert!(
+        app.store
+            .list_change_events(0, i64::MAX, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The same request as a JSON client (or a page of this server's own origin) sends it.
+    let own = format!("Origin: http://{}", app.addr);
+    let status = app
+        .raw_status(
+            "POST",
+            "/api/v1/changes",
+            &[&host, &own, "Content-Type: application/json"],
+            change,
+        )
+        .await;
+    assert!(status == 201 || status == 200, "{status}");
+    assert_eq!(
+        app.store
+            .list_change_events(0, i64::MAX, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
 
 // ---- fixtures (JSON, so that fields rootline-core adds with a serde default do not break them) ----
 

@@ -122,7 +122,7 @@ async fn slow_investigation_is_posted_to_response_url(url: String) {
     );
     // Text from the evidence cannot mention anyone.
     assert!(
-        late.text.contains("&lt;@U999&gt;") && !late.text.contains("<@U999>"),
+        late.text.contains("&lt;@\u{200B}U999&gt;") && !late.text.contains("<@U999>"),
         "{}",
         late.text
     );
@@ -170,6 +170,15 @@ async fn callers_are_authenticated_and_help_stays_private(url: String) {
         done.text.contains("1. *payments* exception"),
         "{}",
         done.text
+    );
+
+    // Words a chat would act on (Mattermost's plain mentions, a Markdown link) come back inert.
+    let echoed = ask(on, "show @channel[x](http://evil.example)").await;
+    assert!(echoed.text.contains("No investigation"), "{}", echoed.text);
+    assert!(
+        !echoed.text.contains("@channel") && !echoed.text.contains("]("),
+        "{}",
+        echoed.text
     );
 
     let missing = ask(on, "show no-such-id").await;

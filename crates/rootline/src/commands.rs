@@ -918,6 +918,7 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
     )
     .with_engine(settings.engine.clone());
     let mut state = rootline_server::AppState::new(store)
+        .with_allowed_hosts(args.allowed_hosts.clone())
         .with_ingest(std::sync::Arc::new(ingest))
         .with_investigations(std::sync::Arc::new(investigations));
     let chatops = rootline_server::ChatopsConfig::new(args.slack_signing_secret, args.chat_token)

@@ -428,6 +428,15 @@ pub struct ServeArgs {
     /// With --kube: a namespace to watch (repeatable); none: the config's, else every one.
     #[arg(long = "kube-namespace")]
     pub kube_namespaces: Vec<String>,
+    /// A host name this server answers to besides loopback, the listen address and the public
+    /// URL's host (a reverse proxy's name; repeatable or comma-separated). Requests naming any
+    /// other Host, or coming from a page of another Origin, are refused.
+    #[arg(
+        long = "allowed-host",
+        env = "ROOTLINE_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 }
 
 fn main() -> std::process::ExitCode {

@@ -213,6 +213,31 @@ impl TestApp {
         .unwrap_or_else(|_| panic!("{method} {path} timed out"))
     }
 
+    /// A request written as given: `head` is the header lines (Host included, or not), `body`
+    /// follows. Returns the status code.
+    pub async fn raw_status(&self, method: &str, path: &str, head: &[&str], body: &str) -> u16 {
+        let mut stream = TcpStream::connect(self.addr)
+            .await
+            .expect("connect to the app");
+        let mut request = format!("{method} {path} HTTP/1.1\r\n");
+        for h in head {
+            request.push_str(h);
+            request.push_str("\r\n");
+        }
+        request.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let raw = String::from_utf8_lossy(&raw);
+        raw.strip_prefix("HTTP/1.1 ")
+            .and_then(|s| s.get(..3))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad response {raw:?}"))
+    }
+
     /// `GET path` as the token's user.
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
         self.request_as(Some(&format!("Bearer {token}")), "GET", path, None)
