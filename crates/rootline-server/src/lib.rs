@@ -199,10 +199,17 @@ fn request_span(req: &Request) -> tracing::Span {
     )
 }
 
+/// A client has this long to send a request's headers, and then its body, before the
+/// connection is closed: a slow or stalled client cannot hold connections (and file
+/// descriptors) forever.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The HTTP server: a bound listener and the router it serves.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    header_read_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -216,8 +223,22 @@ impl Application {
             public_url.as_deref(),
             &state.allowed_hosts,
         ));
-        let router = app(state).layer(middleware::from_fn_with_state(allowed, origin::check));
-        Ok(Application { listener, router })
+        let router = app(state)
+            .layer(middleware::from_fn_with_state(allowed, origin::check))
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                BODY_READ_TIMEOUT,
+            ));
+        Ok(Application {
+            listener,
+            router,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        })
+    }
+
+    /// Another header read timeout (tests use a short one).
+    pub fn with_header_read_timeout(mut self, timeout: std::time::Duration) -> Application {
+        self.header_read_timeout = timeout;
+        self
     }
 
     /// The port actually bound (useful after binding port 0).
@@ -241,9 +262,42 @@ impl Application {
         F: Future<Output = ()> + Send + 'static,
     {
         tracing::info!(addr = ?self.listener.local_addr().ok(), "serving http");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let signal = signal;
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, _) = match accepted {
+                        Ok(c) => c,
+                        Err(e) => {
+                            // Out of file descriptors and the like: wait, do not spin.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(self.router.clone());
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    let watched = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        let _ = watched.await;
+                    });
+                }
+                () = &mut signal => break,
+            }
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
     }
 }
 

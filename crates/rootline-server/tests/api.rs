@@ -25,6 +25,49 @@ on_both_backends!(
     other_sites_cannot_call_or_read_the_server,
 );
 
+/// A client that never finishes its headers is disconnected (it used to hold the connection,
+/// and a file descriptor, forever); a complete request on the next connection is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_half_sent_request_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let store = rootline_store::Store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("db.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let app =
+        rootline_server::Application::build("127.0.0.1:0", rootline_server::AppState::new(store))
+            .await
+            .unwrap()
+            .with_header_read_timeout(std::time::Duration::from_millis(500));
+    let addr = app.local_addr().unwrap();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        .await
+        .unwrap();
+    // The server closes it (EOF, possibly after a 408); the guard only turns a hang into a failure.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stalled.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the half-sent request was never disconnected");
+    let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+    ok.write_all(
+        format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    ok.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
 /// A web page the engineer opens cannot reach a rootline on localhost: a foreign `Host` (DNS
 /// rebinding) or `Origin` is refused, and a JSON endpoint refuses a form or text body (what a
 /// page may post without asking). Nothing is stored.
