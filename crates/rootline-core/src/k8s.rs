@@ -169,6 +169,33 @@ pub fn spec_source(r: &ObjectRef) -> String {
     )
 }
 
+/// Kubernetes names pods `<workload>-<replicaset hash>-<pod hash>` (Deployments) or
+/// `<workload>-<ordinal>` (StatefulSets): the workload's name; any other name is kept. The one
+/// copy of this rule (the log parser, the cluster signal and the importers use it).
+pub fn workload_of_pod(pod: &str) -> String {
+    let parts: Vec<&str> = pod.split('-').collect();
+    let looks_like_hash =
+        |s: &str| (5..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let has_digit = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
+    if parts.len() >= 3 {
+        let (a, b) = (parts[parts.len() - 2], parts[parts.len() - 1]);
+        if looks_like_hash(a)
+            && b.len() == 5
+            && looks_like_hash(b)
+            && (has_digit(a) || has_digit(b))
+        {
+            return parts[..parts.len() - 2].join("-");
+        }
+    }
+    if parts.len() >= 2 {
+        let last = parts[parts.len() - 1];
+        if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+            return parts[..parts.len() - 1].join("-");
+        }
+    }
+    pod.to_string()
+}
+
 /// Kinds that own and run pods: a candidate is one of these, with its pods as instances.
 pub fn is_workload_kind(kind: &str) -> bool {
     matches!(

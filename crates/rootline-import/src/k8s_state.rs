@@ -286,20 +286,9 @@ fn import_case(
     Ok(())
 }
 
-/// `<deployment>-<rs hash>-<pod hash>` and `<statefulset>-<n>` to the workload's name (the
-/// generic Kubernetes naming rule; a bare pod keeps its name).
+/// A pod's workload name, by the generic Kubernetes naming rule (a bare pod keeps its name).
 pub fn workload_of_pod(pod: &str) -> String {
-    let parts: Vec<&str> = pod.split('-').collect();
-    let hashy =
-        |s: &str| (5..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    if parts.len() >= 3
-        && hashy(parts[parts.len() - 2])
-        && parts[parts.len() - 1].len() == 5
-        && hashy(parts[parts.len() - 1])
-    {
-        return parts[..parts.len() - 2].join("-");
-    }
-    pod.to_string()
+    rootline_core::k8s::workload_of_pod(pod)
 }
 
 /// The dataset's fault classes as rootline fault types.

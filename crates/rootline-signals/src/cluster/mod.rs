@@ -267,23 +267,7 @@ impl ClusterView {
 
 /// `<workload>-<hash>-<hash>` and `<statefulset>-<ordinal>` pod names to the workload's name.
 pub fn workload_name(pod: &str) -> String {
-    let parts: Vec<&str> = pod.split('-').collect();
-    let hashy =
-        |s: &str| (5..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    let digit = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
-    if parts.len() >= 3 {
-        let (a, b) = (parts[parts.len() - 2], parts[parts.len() - 1]);
-        if hashy(a) && b.len() == 5 && hashy(b) && (digit(a) || digit(b)) {
-            return parts[..parts.len() - 2].join("-");
-        }
-    }
-    if parts.len() >= 2
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
-    {
-        return parts[..parts.len() - 1].join("-");
-    }
-    pod.to_string()
+    rootline_core::k8s::workload_of_pod(pod)
 }
 
 /// Observations of one object merged: later non-null fields win, arrays are replaced when the

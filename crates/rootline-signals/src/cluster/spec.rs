@@ -324,6 +324,15 @@ pub(super) fn problems(view: &ClusterView, config: &ClusterSignalConfig) -> Vec<
     out
 }
 
+/// The spec weight when the objects that would tell are in view, the hint weight when none is.
+fn weight_for_view(none_in_view: bool, config: &ClusterSignalConfig) -> f64 {
+    if none_in_view {
+        config.spec_hint_weight
+    } else {
+        config.spec_weight
+    }
+}
+
 /// An Ingress routes only through an IngressClass that exists.
 fn ingress_problems(view: &ClusterView, config: &ClusterSignalConfig, push: &mut Push<'_>) {
     let classes: BTreeSet<&str> = view
@@ -337,11 +346,7 @@ fn ingress_problems(view: &ClusterView, config: &ClusterSignalConfig, push: &mut
         if classes.contains(class) {
             continue;
         }
-        let weight = if classes.is_empty() {
-            config.spec_hint_weight
-        } else {
-            config.spec_weight
-        };
+        let weight = weight_for_view(classes.is_empty(), config);
         push(
             r.clone(),
             FaultType::ConfigError,
@@ -797,11 +802,7 @@ fn claim_problems(view: &ClusterView, config: &ClusterSignalConfig, push: &mut P
         if class.is_empty() || classes.contains(class.as_str()) {
             continue;
         }
-        let weight = if classes.is_empty() {
-            config.spec_hint_weight
-        } else {
-            config.spec_weight
-        };
+        let weight = weight_for_view(classes.is_empty(), config);
         push(
             claim,
             FaultType::Storage,
