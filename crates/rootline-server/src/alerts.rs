@@ -76,7 +76,10 @@ pub(crate) async fn run_investigation(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Report>), ApiError> {
     let service = investigations(&state)?;
-    let request: InvestigationRequest = serde_json::from_slice(&body)
+    let raw: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("investigation request: {e}")))?;
+    crate::text::refuse_nul(&raw)?;
+    let request: InvestigationRequest = serde_json::from_value(raw)
         .map_err(|e| ApiError::BadRequest(format!("investigation request: {e}")))?;
     let incident = Incident {
         id: uuid::Uuid::now_v7().to_string(),
@@ -131,6 +134,7 @@ pub(crate) async fn alertmanager(
     let service = investigations(&state)?;
     let raw: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("alertmanager payload: {e}")))?;
+    crate::text::refuse_nul(&raw)?;
     let payload: AlertmanagerPayload = serde_json::from_value(raw.clone())
         .map_err(|e| ApiError::BadRequest(format!("alertmanager payload: {e}")))?;
     if payload.status != "firing" {

@@ -252,7 +252,13 @@ fn field_error(field: &str, problem: &str) -> ApiError {
 
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(v @ Value::Object(_)) => {
+            crate::text::refuse_nul(&v)?;
+            match v {
+                Value::Object(m) => Ok(m),
+                _ => unreachable!("matched an object"),
+            }
+        }
         Ok(_) => Err(ApiError::BadRequest(
             "the request body must be a json object".to_owned(),
         )),

@@ -45,6 +45,45 @@ fn escape(text: &str, quotes: bool) -> String {
     out
 }
 
+/// The path (`note`, `target.entity`, `alerts[0].labels.job`) of the first string in a JSON
+/// body that holds a NUL character: PostgreSQL text cannot store one (SQLite can), so such a
+/// body is refused the same way on both backends.
+pub fn nul_field(value: &serde_json::Value) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_string()),
+            serde_json::Value::Object(m) => m.iter().find_map(|(k, v)| {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(p)
+                } else {
+                    walk(v, &p)
+                }
+            }),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            _ => None,
+        }
+    }
+    walk(value, "")
+}
+
+/// Refuses a JSON body with a NUL character in a string, naming the field.
+pub fn refuse_nul(value: &serde_json::Value) -> Result<(), crate::error::ApiError> {
+    match nul_field(value) {
+        Some(field) => Err(crate::error::ApiError::BadRequest(format!(
+            "invalid field `{field}`: contains a NUL character"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Percent-encodes a path or query component (ids are free text to the store).
 pub fn url_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -99,6 +138,13 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
         assert_eq!(url_component("a b/c?d"), "a%20b%2Fc%3Fd");
+    }
+
+    #[test]
+    fn a_nul_character_is_found_by_its_path() {
+        let v = serde_json::json!({"a": [1, {"b": "x\u{0}y"}], "c": "ok"});
+        assert_eq!(nul_field(&v).as_deref(), Some("a[1].b"));
+        assert_eq!(nul_field(&serde_json::json!({"c": "ok"})), None);
     }
 
     #[test]

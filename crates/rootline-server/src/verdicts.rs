@@ -307,7 +307,10 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<JsonBody<T>, ApiError
     } else {
         body
     };
-    serde_json::from_slice(bytes)
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
+    crate::text::refuse_nul(&value)?;
+    serde_json::from_value(value)
         .map(JsonBody)
         .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
 }

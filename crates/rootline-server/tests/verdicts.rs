@@ -147,6 +147,14 @@ async fn verdicts_over_http(url: String) {
     app.post_as(&viewer, path, body.clone())
         .await
         .assert_error(403, "forbidden");
+    // A NUL character is a 400 naming the field on both backends (PostgreSQL cannot store it).
+    let mut nul = body.clone();
+    nul["note"] = json!("before\u{0}after");
+    let message = app
+        .post_as(&responder, path, nul)
+        .await
+        .assert_error(400, "bad_request");
+    assert!(message.contains("note"), "{message}");
     let message = app
         .post_as(
             &responder,
