@@ -19,25 +19,20 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   }
 fi
 
-# The browser test (crates/rootline/tests/timeline_browser.rs) drives Debian's Chromium; it skips
-# with a message when none is installed and this script cannot install it (not root, no apt).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing chromium for the browser test..." >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q chromium >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
-    || echo "could not install chromium: the browser test will skip" >&2
-fi
-
-# The scrape test (crates/rootline/tests/prometheus_scrape.rs) runs Debian's Prometheus against
-# a running `rootline serve`; it skips with a message when none is installed and this script
-# cannot install it.
-if ! command -v prometheus >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing prometheus for the scrape test..." >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q prometheus >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus >/dev/null 2>&1; } \
-    || echo "could not install prometheus: the scrape test will skip" >&2
-fi
+# Real parts the tests drive, from Debian's packages, installed when missing (as root with apt);
+# each test skips with a message when its program is still missing:
+# - chromium: the browser test (crates/rootline/tests/timeline_browser.rs);
+# - prometheus: the scrape test (crates/rootline/tests/prometheus_scrape.rs).
+install_if_missing() { # command package
+  if ! command -v "$1" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing $2 for the tests that need it..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q "$2" >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$2" >/dev/null 2>&1; } \
+      || echo "could not install $2: the tests that need it will skip" >&2
+  fi
+}
+install_if_missing chromium chromium
+install_if_missing prometheus prometheus
 
 exec cargo test --workspace "$@"

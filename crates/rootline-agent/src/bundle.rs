@@ -255,19 +255,19 @@ pub async fn ingest_bundle(
     let cluster = if k8s_files.is_empty() {
         Vec::new()
     } else {
-        let files = k8s_files;
-        let labels: Vec<String> = files.iter().map(|f| bundle.label(f)).collect();
+        let root = bundle.root.clone();
         let (index, templates_path) = (index.clone(), templates_path.clone());
         let capture = tokio::task::spawn_blocking(move || {
-            let capture = crate::cluster::read_captures(
-                &files,
-                |p| {
-                    let i = files.iter().position(|f| f == p).unwrap_or(0);
-                    labels[i].clone()
-                },
-                default_at,
-            )?;
-            crate::cluster::add_records(&index, &templates_path, capture.records.clone())?;
+            // Labelled like every bundle file: its path under the bundle root.
+            let label = |p: &Path| {
+                p.strip_prefix(&root)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let mut capture = crate::cluster::read_captures(&k8s_files, label, default_at)?;
+            let records = std::mem::take(&mut capture.records);
+            crate::cluster::add_records(&index, &templates_path, records)?;
             Ok::<_, crate::ingest::IngestError>(capture)
         })
         .await

@@ -259,7 +259,7 @@ fn import_case(
     let kind = culprit["kind"].as_str().unwrap_or("");
     let name = culprit["name"].as_str().unwrap_or("");
     let service = if kind == "Pod" {
-        crate::k8s_state::workload_of_pod(name)
+        rootline_core::k8s::workload_of_pod(name)
     } else {
         name.to_string()
     };
@@ -284,11 +284,6 @@ fn import_case(
     )?;
     summary.records += files;
     Ok(())
-}
-
-/// A pod's workload name, by the generic Kubernetes naming rule (a bare pod keeps its name).
-pub fn workload_of_pod(pod: &str) -> String {
-    rootline_core::k8s::workload_of_pod(pod)
 }
 
 /// The dataset's fault classes as rootline fault types.
@@ -327,9 +322,12 @@ mod tests {
         let failed = "{}\n{}\nCommand `kubectl get pod x` failed with return code 1\nOutput:\nError from server (NotFound): pods \"x\" not found";
         assert!(body(failed).2.starts_with("Error from server"));
         assert_eq!(
-            workload_of_pod("giant-narwhal-6958c5bdd8-69gtn"),
+            rootline_core::k8s::workload_of_pod("giant-narwhal-6958c5bdd8-69gtn"),
             "giant-narwhal"
         );
-        assert_eq!(workload_of_pod("logging-agent"), "logging-agent");
+        assert_eq!(
+            rootline_core::k8s::workload_of_pod("logging-agent"),
+            "logging-agent"
+        );
     }
 }

@@ -81,8 +81,10 @@ pub async fn ingest(
     let logs = std::sync::Arc::new(rootline_index::LogIndex::open(&settings.index_dir())?);
     let templates = settings.templates_path();
     let files = paths.to_vec();
+    let data_dir = settings.data_dir.clone();
+    // Reading, indexing and the fsynced state append are blocking: off the async workers.
     let capture = tokio::task::spawn_blocking(move || -> Result<_> {
-        let capture = rootline_agent::cluster::read_captures(
+        let mut capture = rootline_agent::cluster::read_captures(
             &files,
             |p| {
                 std::fs::canonicalize(p)
@@ -91,13 +93,13 @@ pub async fn ingest(
             },
             captured_at,
         )?;
-        let records =
-            rootline_agent::cluster::add_records(&logs, &templates, capture.records.clone())?;
+        let records = std::mem::take(&mut capture.records);
+        let records = rootline_agent::cluster::add_records(&logs, &templates, records)?;
+        rootline_agent::cluster::append_state(&data_dir, &capture.items)?;
         Ok((capture, records))
     })
     .await??;
     let (capture, records) = capture;
-    rootline_agent::cluster::append_state(&settings.data_dir, &capture.items)?;
     let (versions, changes) = version_specs(store, &capture.items).await?;
     for r in &capture.rejected {
         eprintln!("rejected: {r}");
@@ -202,7 +204,12 @@ impl rootline_kube::Sink for WatchSink {
         if !records.is_empty() {
             self.ingest.ingest_logs(records).await?;
         }
-        rootline_agent::cluster::append_state(&self.data_dir, std::slice::from_ref(&item))?;
+        // The fsynced append blocks: off the async workers.
+        let (data_dir, state) = (self.data_dir.clone(), item.clone());
+        tokio::task::spawn_blocking(move || {
+            rootline_agent::cluster::append_state(&data_dir, std::slice::from_ref(&state))
+        })
+        .await??;
         version_specs(&self.store, std::slice::from_ref(&item))
             .await
             .map_err(|e| -> rootline_kube::SinkError { e.into() })?;

@@ -508,14 +508,13 @@ pub(super) fn missing_object(lower: &str, message: &str, ns: Option<&str>) -> Op
     None
 }
 
-/// A line that reports its own work taking a second or more (`Database call completed in
-/// 10.01 seconds`, `took 2300ms`, `duration=4.2s`).
+/// A line that reports its own work taking a second or more (`call completed in 10.01
+/// seconds`, `took 2300ms`, `duration=4.2s`).
 pub(crate) fn reports_slowness(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    const TIMING: [&str; 7] = [
+    const TIMING: [&str; 6] = [
         "took",
         "completed in",
-        "rendered in",
         "duration",
         "latency",
         "elapsed",
