@@ -251,7 +251,11 @@ async fn serve_kube_watches_the_cluster_and_snapshot_writes_a_bundle() {
     let mut seen = String::new();
     for _ in 0..300 {
         seen = std::fs::read_to_string(&state).unwrap_or_default();
-        if seen.contains("user-profile-resources-659d4dd659-cq4kq") && seen.lines().count() >= 2 {
+        // The checkpoint moves only after the sink accepted an object, so it lags the state file.
+        if seen.contains("user-profile-resources-659d4dd659-cq4kq")
+            && seen.lines().count() >= 2
+            && d.join("k8s/watch-checkpoint.json").exists()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
