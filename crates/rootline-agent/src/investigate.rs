@@ -379,11 +379,14 @@ pub(crate) fn analyse(
             .collect();
         window_records += window.iter().map(|s| s.points.len() as u64).sum::<u64>();
         baseline_records += baseline.iter().map(|s| s.points.len() as u64).sum::<u64>();
+        // The recent history up to the start: what a series looked like just before.
+        let recent = metrics.series((base_end - engine.metric_baseline_ns, start), None)?;
         findings.extend(metric_findings_in(
             &window,
             &baseline,
             &engine.metrics,
             graph.as_ref(),
+            Some(&recent),
         ));
     }
     let mut aliases: BTreeMap<String, String> = BTreeMap::new();

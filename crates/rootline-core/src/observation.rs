@@ -104,6 +104,9 @@ pub struct ServiceGraph {
     /// Entities that only observe, from a [`Topology`]'s `probes`.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub probes: BTreeSet<String>,
+    /// Entities known only through their callers' side, from a [`Topology`]'s `views`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub views: BTreeSet<String>,
 }
 
 impl ServiceGraph {
@@ -138,6 +141,7 @@ impl ServiceGraph {
                 .or_insert_with(|| host.clone());
         }
         self.probes.extend(other.probes.iter().cloned());
+        self.views.extend(other.views.iter().cloned());
     }
 
     /// Adds a topology's calls (one call each: a declared edge, not an observed count) and its
@@ -152,6 +156,7 @@ impl ServiceGraph {
         g.members = topology.services.clone();
         g.hosts = topology.hosts.clone();
         g.probes = topology.probes.clone();
+        g.views = topology.views.clone();
         self.merge(&g);
     }
 
@@ -159,6 +164,12 @@ impl ServiceGraph {
     /// generator, a test harness. Its failures are its callees' symptoms.
     pub fn is_probe(&self, entity: &str) -> bool {
         self.probes.contains(entity) || self.probes.contains(self.service_of(entity))
+    }
+
+    /// Whether `entity` (or its service) is known only through its callers: an uninstrumented
+    /// endpoint whose numbers are its callers' client-side measurements of the calls.
+    pub fn is_view(&self, entity: &str) -> bool {
+        self.views.contains(entity) || self.views.contains(self.service_of(entity))
     }
 
     /// The service `entity` belongs to: its membership when known, else the entity itself (a
@@ -178,6 +189,7 @@ impl ServiceGraph {
             && self.members.is_empty()
             && self.hosts.is_empty()
             && self.probes.is_empty()
+            && self.views.is_empty()
     }
 
     pub fn callees<'a>(&'a self, caller: &str) -> impl Iterator<Item = &'a String> + 'a {
@@ -214,7 +226,11 @@ impl ServiceGraph {
 /// callee too); `services` maps an instance, pod or process to its service; `hosts` maps an
 /// instance, pod or service to the host (node, VM) it runs on. `probes` are entities that only
 /// observe (a synthetic check, a load generator, a test harness): they rank after every entity
-/// they could be reporting on, and never decide the outcome.
+/// they could be reporting on, and never decide the outcome. `views` are entities known only
+/// through their callers' side (an uninstrumented endpoint, a database or an external API
+/// whose latency and errors are what its callers measured on their calls): their symptoms are
+/// as much the caller's and the network's as their own, so they count less than a service
+/// measured from the inside (`RankConfig::view_weight`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
     #[serde(default)]
@@ -225,6 +241,8 @@ pub struct Topology {
     pub hosts: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub probes: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub views: BTreeSet<String>,
 }
 
 impl Topology {
@@ -240,6 +258,7 @@ impl Topology {
             && self.services.is_empty()
             && self.hosts.is_empty()
             && self.probes.is_empty()
+            && self.views.is_empty()
     }
 }
 

@@ -43,7 +43,8 @@
 //! endpoint) keep their own name as their service; the graph's edges place them next to the
 //! service they observe (`PetSearch_client` → `PetSearch`, `PetSite` →
 //! `servi-searc…_remote`), so the caller discount can tell their symptoms from the callee's
-//! fault. No rule here names a particular node.
+//! fault, and `topology.json` lists them as `views` (known only through their callers' side).
+//! No rule here names a particular node.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -388,7 +389,15 @@ impl Scenario {
     }
 }
 
-/// The declared topology: the graph's calls between services, and every node's service.
+/// Whether an X-Ray node is a caller's view of a dependency rather than a service measured
+/// from the inside: `*_remote` (an uninstrumented endpoint, inferred from its callers' client
+/// calls) and `*_client` (a service's external clients, as X-Ray draws them).
+pub fn is_view(node: &str) -> bool {
+    node.ends_with("_remote") || node.ends_with("_client")
+}
+
+/// The declared topology: the graph's calls between services, every node's service, and the
+/// nodes that are a caller's view of a dependency ([`is_view`]) as `views`.
 fn topology<'a>(edges: &[(String, String)], nodes: impl Iterator<Item = &'a str>) -> Topology {
     let mut topology = Topology::default();
     for (caller, callee) in edges {
@@ -403,6 +412,12 @@ fn topology<'a>(edges: &[(String, String)], nodes: impl Iterator<Item = &'a str>
     for node in nodes.filter(|n| !n.is_empty()) {
         topology.services.insert(node.to_string(), service_of(node));
     }
+    topology.views = topology
+        .services
+        .keys()
+        .filter(|n| is_view(n))
+        .cloned()
+        .collect();
     topology
 }
 
@@ -797,6 +812,7 @@ mod tests {
         assert_eq!(t.services["A_AWS::ECS::Fargate"], "A");
         assert_eq!(t.services["B_AWS::Lambda"], "B");
         assert_eq!(t.services["A_client"], "A_client");
+        assert_eq!(t.views.iter().collect::<Vec<_>>(), vec!["A_client"]);
     }
 
     #[test]

@@ -68,6 +68,13 @@ pub struct RankConfig {
     /// A caller whose callee also scores keeps at least this share of the part of its score the
     /// callee could explain (1: no caller discount).
     pub caller_keep: f64,
+    /// A candidate known only through its callers' side (a topology's `views`: an
+    /// uninstrumented endpoint measured by its callers' client calls) counts this share of its
+    /// score: what its callers measured is as much their own and the network's as its.
+    pub view_weight: f64,
+    /// Whether a callee's traffic changes and metrics of unknown meaning explain its callers'
+    /// symptoms (false: only errors, slowness and resources do; see `inert`).
+    pub traffic_explains_callers: bool,
 }
 
 impl Default for RankConfig {
@@ -78,6 +85,8 @@ impl Default for RankConfig {
             max_evidence_per_candidate: 8,
             finding_decay: 0.5,
             caller_keep: 0.5,
+            view_weight: 0.5,
+            traffic_explains_callers: false,
         }
     }
 }
@@ -142,16 +151,23 @@ pub fn rank(mut findings: Vec<Finding>, context: &RankContext<'_>, config: &Rank
             .or_default()
             .push(f);
     }
-    let mut own_parts: BTreeMap<String, f64> = BTreeMap::new();
+    let mut own_parts: BTreeMap<String, Parts> = BTreeMap::new();
     let (mut candidates, mut background): (Vec<Candidate>, Vec<Candidate>) = by_entity
         .iter()
         .map(|(entity, items)| {
-            let (c, own) = candidate(entity, items, config);
-            own_parts.insert(c.entity.clone(), own);
+            let (c, parts) = candidate(entity, items, config);
+            own_parts.insert(c.entity.clone(), parts);
             c
         })
         .partition(|c| changed.contains(&c.entity));
     if let Some(graph) = context.graph {
+        for c in candidates.iter_mut().filter(|c| graph.is_view(&c.entity)) {
+            scale_candidate(c, config.view_weight);
+            c.why.push_str(&format!(
+                "; known only through its callers' side, so its score counts ×{:.2}",
+                config.view_weight
+            ));
+        }
         discount_explained_callers(&mut candidates, graph, &own_parts, config.caller_keep);
     }
     // Equal scores (one alert each, on alert-only data) are ordered by who showed the change
@@ -265,12 +281,14 @@ fn is_background(f: &Finding) -> bool {
 /// may be pods or instances: the graph's memberships give their services, so `frontend-0` is
 /// explained by `cart-1` when `frontend` calls `cart`; a candidate is explained by its host too.
 ///
-/// `own_parts` is the part of each score no callee can explain (see [`unexplainable`]); only
-/// the rest is discounted.
+/// `own_parts` is, per candidate, the part of its score no callee can explain (see
+/// [`unexplainable`]; only the rest is discounted) and the part that explains no caller (see
+/// [`inert`]: a callee that is only asked more, or whose change means nothing known, does not
+/// explain its callers' errors or slowness).
 fn discount_explained_callers(
     candidates: &mut [Candidate],
     graph: &ServiceGraph,
-    own_parts: &BTreeMap<String, f64>,
+    own_parts: &BTreeMap<String, Parts>,
     keep: f64,
 ) {
     let original: Vec<f64> = candidates.iter().map(|c| c.score).collect();
@@ -279,30 +297,32 @@ fn discount_explained_callers(
     // suffice; call cycles stop after the last pass).
     let mut current = original.clone();
     let mut explained_by: Vec<Option<usize>> = vec![None; candidates.len()];
+    let parts = |c: &Candidate| own_parts.get(&c.entity).copied().unwrap_or_default();
     for _ in 0..DISCOUNT_PASSES {
         let mut next = original.clone();
+        // How much of each candidate's current score can explain a caller.
+        let power: Vec<f64> = candidates
+            .iter()
+            .zip(&current)
+            .map(|(c, s)| s * (1.0 - parts(c).inert_share))
+            .collect();
         for (i, c) in candidates.iter().enumerate() {
             // The strongest explaining candidate, not their sum: with alerts on every service
             // downstream, a sum discounts nearly every caller to the floor.
             let explaining = (0..candidates.len())
                 .filter(|&j| {
-                    j != i && current[j] > 0.0 && explains(graph, &candidates[j].entity, &c.entity)
+                    j != i && power[j] > 0.0 && explains(graph, &candidates[j].entity, &c.entity)
                 })
                 .max_by(|&a, &b| {
-                    current[a]
-                        .total_cmp(&current[b])
+                    power[a]
+                        .total_cmp(&power[b])
                         .then_with(|| candidates[b].entity.cmp(&candidates[a].entity))
                 });
             explained_by[i] = explaining;
             let Some(j) = explaining else { continue };
             // Keep at least `keep` (half): the caller may also be broken on its own.
-            let factor =
-                keep.max(1.0 - (1.0 - keep) * (current[j] / original[i].max(1e-9)).min(1.0));
-            let own = own_parts
-                .get(&c.entity)
-                .copied()
-                .unwrap_or(0.0)
-                .min(original[i]);
+            let factor = keep.max(1.0 - (1.0 - keep) * (power[j] / original[i].max(1e-9)).min(1.0));
+            let own = parts(c).own.min(original[i]);
             next[i] = own + (original[i] - own) * factor;
         }
         let settled = next.iter().zip(&current).all(|(a, b)| (a - b).abs() < 1e-9);
@@ -343,8 +363,37 @@ fn explains(graph: &ServiceGraph, callee: &str, caller: &str) -> bool {
     (from != to && graph.callees(from).any(|c| c == to)) || graph.host_of(caller) == Some(callee)
 }
 
+/// Multiplies a candidate's score and its per-signal parts by `factor`.
+fn scale_candidate(c: &mut Candidate, factor: f64) {
+    c.score = round3(c.score * factor);
+    for v in c.score_by_signal.values_mut() {
+        *v = round3(*v * factor);
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// Parts of a candidate's score that the caller discount treats apart.
+#[derive(Debug, Clone, Copy, Default)]
+struct Parts {
+    /// No callee can explain it (see [`unexplainable`]).
+    own: f64,
+    /// The share of the score that explains no caller (see [`inert`]).
+    inert_share: f64,
+}
+
+/// The part of a candidate's score that explains no caller's symptoms: metric changes that are
+/// not symptoms (a callee asked more or less: its traffic follows its callers; a metric whose
+/// name means nothing known). Errors, slowness and exhausted resources travel up calls.
+fn inert(items: &[&Finding], weights: &[f64]) -> f64 {
+    items
+        .iter()
+        .zip(weights)
+        .filter(|(f, _)| f.kind == FindingKind::Metric && f.fault == FaultType::Unknown)
+        .map(|(_, w)| w)
+        .sum()
 }
 
 /// The part of a candidate's score that no callee can explain: time spent in its own code
@@ -359,7 +408,7 @@ fn unexplainable(items: &[&Finding], weights: &[f64]) -> f64 {
 }
 
 /// The candidate for `entity`, and the part of its score no callee can explain.
-fn candidate(entity: &str, items: &[&Finding], config: &RankConfig) -> (Candidate, f64) {
+fn candidate(entity: &str, items: &[&Finding], config: &RankConfig) -> (Candidate, Parts) {
     // Items arrive strongest first; each signal's k-th finding is damped by decay^k.
     let mut score_by_signal: BTreeMap<String, f64> = BTreeMap::new();
     let mut seen_per_signal: BTreeMap<&'static str, i32> = BTreeMap::new();
@@ -474,7 +523,15 @@ fn candidate(entity: &str, items: &[&Finding], config: &RankConfig) -> (Candidat
         modules,
         first_change: None,
     };
-    (candidate, unexplainable(items, &weighted))
+    let parts = Parts {
+        own: unexplainable(items, &weighted),
+        inert_share: if config.traffic_explains_callers {
+            0.0
+        } else {
+            (inert(items, &weighted) / score.max(1e-12)).clamp(0.0, 1.0)
+        },
+    };
+    (candidate, parts)
 }
 
 /// Code modules ordered by the weight of the evidence pointing at them. Within one evidence item

@@ -6,9 +6,13 @@ use rootline_core::observation::Topology;
 use rootline_core::{Evidence, FaultType, ServiceGraph};
 use rootline_signals::{Finding, FindingKind, RankConfig, RankContext, rank};
 
-/// One metric finding about `entity` (built through serde so that later optional fields of
+/// One latency finding about `entity` (built through serde so that later optional fields of
 /// `Evidence` keep their defaults).
 fn finding(entity: &str, contribution: f64) -> Finding {
+    finding_of(entity, contribution, FaultType::Latency)
+}
+
+fn finding_of(entity: &str, contribution: f64, fault: FaultType) -> Finding {
     let evidence: Evidence = serde_json::from_value(serde_json::json!({
         "id": format!("sig-metric-{entity}"),
         "kind": "metric_anomaly",
@@ -22,7 +26,7 @@ fn finding(entity: &str, contribution: f64) -> Finding {
         kind: FindingKind::Metric,
         evidence,
         contribution,
-        fault: FaultType::Unknown,
+        fault,
     }
 }
 
@@ -225,4 +229,66 @@ fn a_probe_ranks_after_what_it_calls_and_decides_nothing() {
         &RankConfig::default(),
     );
     assert_eq!(r.candidates[0].entity, "harness");
+}
+
+#[test]
+fn a_callee_that_is_only_asked_more_explains_no_caller() {
+    let g = topology(BOUTIQUE);
+    // cart-1's only change is its traffic (a metric of no known symptom kind): frontend-0's
+    // slowness is not explained by it. A slow cart-1 would explain it.
+    let traffic = ranked(
+        vec![
+            finding("frontend-0", 6.0),
+            finding_of("cart-1", 4.5, FaultType::Unknown),
+        ],
+        Some(&g),
+    );
+    assert_eq!(
+        traffic[0],
+        ("frontend-0".to_string(), 6.0, traffic[0].2.clone())
+    );
+    assert!(!traffic[0].2.contains("explained"), "{}", traffic[0].2);
+    let slow = ranked(
+        vec![finding("frontend-0", 6.0), finding("cart-1", 4.5)],
+        Some(&g),
+    );
+    let frontend = slow.iter().find(|c| c.0 == "frontend-0").unwrap();
+    assert_eq!(frontend.1, 3.75);
+    // The old behaviour, as a switch for the ablation.
+    let context = RankContext {
+        window_records: 100,
+        baseline_records: 100,
+        graph: Some(&g),
+    };
+    let config = RankConfig {
+        traffic_explains_callers: true,
+        ..RankConfig::default()
+    };
+    let old = rank(
+        vec![
+            finding("frontend-0", 6.0),
+            finding_of("cart-1", 4.5, FaultType::Unknown),
+        ],
+        &context,
+        &config,
+    );
+    assert_eq!(old.candidates[0].entity, "cart-1");
+}
+
+#[test]
+fn an_entity_known_only_through_its_callers_counts_half() {
+    let g = topology(r#"{"calls": {"site": ["search", "lb_remote"]}, "views": ["lb_remote"]}"#);
+    assert!(g.is_view("lb_remote") && !g.is_view("search"));
+    let r = ranked(
+        vec![finding("lb_remote", 5.0), finding("search", 4.0)],
+        Some(&g),
+    );
+    assert_eq!(r[0].0, "search", "{r:?}");
+    let view = r.iter().find(|c| c.0 == "lb_remote").unwrap();
+    assert_eq!(view.1, 2.5);
+    assert!(
+        view.2.contains("known only through its callers' side"),
+        "{}",
+        view.2
+    );
 }

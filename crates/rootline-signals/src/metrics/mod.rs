@@ -16,15 +16,28 @@
 //! entity are kept, so an entity with twenty correlated series (CPU, CPU rate, node CPU, ...)
 //! does not win by volume alone.
 //!
-//! The fault type comes from generic keywords of the metric name (cpu, mem, latency/duration/
-//! p9x, error/5xx/fail/success, network + latency-ish); never from an entity name.
+//! What a metric means ([`meaning`]): its name gives a kind (latency, errors, success share,
+//! CPU, memory, saturation, traffic) and the direction that is bad; a series is judged only in
+//! its bad direction (both for traffic and unknown names), a success share's scale is floored
+//! relative to what it can lose (100 % − median), not to its median, and the kind gives the
+//! fault type. Never an entity name.
+//!
+//! A deviation that was already there when the incident's data begins is a standing condition,
+//! not the incident: the baseline may be far away (a known-good period recorded weeks before),
+//! and a series that sits as far from it at the first point we have of it (the recent history
+//! before the window, else the window's first point) as at its peak did not change with the
+//! incident. Such a finding counts `standing_weight` and says so.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{TimeZone, Utc};
-use rootline_core::{Evidence, EvidenceKind, FaultType, Series, ServiceGraph};
+use rootline_core::{Evidence, EvidenceKind, Series, ServiceGraph};
 
 use crate::rank::{Finding, FindingKind};
+
+pub mod meaning;
+
+pub use meaning::{Bad, MetricKind, fault_from_metric_name, kind_of};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -66,6 +79,15 @@ pub struct MetricSignalConfig {
     /// ([`metric_findings_in`]). Suspect (docs/evaluation.md, ablation): it pays only on Nezha
     /// and costs PetShop two first places.
     pub crowd_exponent: f64,
+    /// A series whose first point (recent history before the window, else the window's first
+    /// point) is already anomalous in the same direction, by at least `standing_share` of its
+    /// peak robust z, shows a standing condition: its finding counts `standing_weight`.
+    pub standing_weight: f64,
+    /// See `standing_weight` (above 1: nothing is standing).
+    pub standing_share: f64,
+    /// Judge a series only in its kind's bad direction and a success share against what it
+    /// can lose ([`meaning`]); off: every series both ways with the plain relative floor.
+    pub directional: bool,
 }
 
 impl Default for MetricSignalConfig {
@@ -85,6 +107,9 @@ impl Default for MetricSignalConfig {
             weight: 2.0,
             early_bonus: 0.25,
             crowd_exponent: 1.0,
+            standing_weight: 0.25,
+            standing_share: 0.5,
+            directional: true,
         }
     }
 }
@@ -100,6 +125,17 @@ pub struct Baseline {
 /// Median and robust scale of `values` (non-finite values ignored); `None` when fewer than
 /// `min_points` remain.
 pub fn robust_baseline(values: &[f64], config: &MetricSignalConfig) -> Option<Baseline> {
+    robust_baseline_bounded(values, config, None)
+}
+
+/// [`robust_baseline`] of a share with an upper `bound` (1 or 100): the relative floor of the
+/// scale is taken of what the share can lose, `bound − median`, so an availability that sits at
+/// 100 % is not given a 5-point scale.
+pub fn robust_baseline_bounded(
+    values: &[f64],
+    config: &MetricSignalConfig,
+    bound: Option<f64>,
+) -> Option<Baseline> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.len() < config.min_baseline_points.max(1) {
         return None;
@@ -109,7 +145,7 @@ pub fn robust_baseline(values: &[f64], config: &MetricSignalConfig) -> Option<Ba
     let mean_dev = dev.iter().sum::<f64>() / dev.len() as f64;
     let mad = median_in_place(&mut dev);
     let scale = (1.4826 * mad)
-        .max(config.relative_floor * median.abs())
+        .max(config.relative_floor * bound.map_or(median.abs(), |b| (b - median).abs()))
         // Mean absolute deviation ×1.2533 also estimates σ for normal data.
         .max(1.2533 * mean_dev)
         .max(1e-9 * median.abs().max(1.0));
@@ -133,43 +169,6 @@ fn median_in_place(v: &mut [f64]) -> f64 {
     }
 }
 
-/// The fault a metric name suggests, from generic keywords.
-pub fn fault_from_metric_name(name: &str) -> FaultType {
-    let n = name.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
-    let percentile = n
-        .as_bytes()
-        .windows(3)
-        .any(|w| w[0] == b'p' && w[1] == b'9' && w[2].is_ascii_digit())
-        || n.contains("p50")
-        || n.contains("quantile");
-    let latency_like = percentile
-        || has(&[
-            "latency",
-            "duration",
-            "delay",
-            "rtt",
-            "response_time",
-            "responsetime",
-        ]);
-    if latency_like {
-        if has(&["network", "net_", "tcp", "rtt", "ping"]) {
-            return FaultType::NetworkDelay;
-        }
-        return FaultType::Latency;
-    }
-    if has(&["error", "5xx", "fail", "exception", "success"]) {
-        return FaultType::ErrorSpike;
-    }
-    if has(&["cpu", "throttl"]) {
-        return FaultType::Cpu;
-    }
-    if has(&["mem", "oom", "heap", "rss"]) {
-        return FaultType::Memory;
-    }
-    FaultType::Unknown
-}
-
 /// An anomalous series before ranking.
 struct Moved<'a> {
     series: &'a Series,
@@ -181,6 +180,11 @@ struct Moved<'a> {
     first_ns: i64,
     anomalous: usize,
     window_points: usize,
+    kind: MetricKind,
+    /// Already as far off at the first point we have of it (see `standing_weight`).
+    standing: bool,
+    /// Anomalous at the first point we have of it: when it moved is not known.
+    undated: bool,
 }
 
 /// Compares every window series that names an entity with the same series in the baseline.
@@ -190,19 +194,27 @@ pub fn metric_findings(
     baseline: &[Series],
     config: &MetricSignalConfig,
 ) -> Vec<Finding> {
-    metric_findings_in(window, baseline, config, None)
+    metric_findings_in(window, baseline, config, None, None)
 }
 
 /// [`metric_findings`] in a system whose graph names each instance's service: a symptom that
 /// moved at three pods of one service is that service's, not a crowd's (the rule the log signal
-/// follows too).
+/// follows too). `recent`: the series in the recent history up to the window's start, whose
+/// first point (else the window's first point) tells a standing condition from a change; `None`
+/// judges no series standing.
 pub fn metric_findings_in(
     window: &[Series],
     baseline: &[Series],
     config: &MetricSignalConfig,
     graph: Option<&ServiceGraph>,
+    recent: Option<&[Series]>,
 ) -> Vec<Finding> {
     let baselines: HashMap<&str, &Series> = baseline.iter().map(|s| (s.key.as_str(), s)).collect();
+    let recent_of: HashMap<&str, &Series> = recent
+        .unwrap_or_default()
+        .iter()
+        .map(|s| (s.key.as_str(), s))
+        .collect();
     let noise = family_noise(baseline, config);
     let mut moved: Vec<Moved<'_>> = Vec::new();
     for s in window {
@@ -212,11 +224,34 @@ pub fn metric_findings_in(
         let Some(b) = baselines.get(s.key.as_str()) else {
             continue;
         };
+        let kind = kind_of(&s.name);
         let values: Vec<f64> = b.points.iter().map(|p| p.1).collect();
-        let Some(base) = robust_baseline(&values, config) else {
+        let bound = (config.directional && kind == MetricKind::SuccessShare).then(|| {
+            meaning::share_bound(values.iter().chain(s.points.iter().map(|p| &p.1)).copied())
+        });
+        let Some(base) = robust_baseline_bounded(&values, config, bound) else {
             continue;
         };
-        if let Some(m) = judge(s, entity, base, config) {
+        // The first point we have of the series: recent history before the window, else the
+        // window's first point.
+        let first_known = recent.and_then(|_| {
+            let window_start = s.points.first().map_or(i64::MAX, |p| p.0);
+            recent_of
+                .get(s.key.as_str())
+                .and_then(|r| {
+                    r.points
+                        .iter()
+                        .find(|p| p.0 < window_start && p.1.is_finite())
+                })
+                .or_else(|| s.points.iter().find(|p| p.1.is_finite()))
+                .map(|p| (p.1 - base.median) / base.scale)
+        });
+        if let Some(mut m) = judge(s, entity, base, kind, config) {
+            m.undated = first_known.is_some_and(|z| z * m.peak_z.signum() > config.k);
+            m.standing = first_known.is_some_and(|z| {
+                z * m.peak_z.signum() > config.k
+                    && z.abs() >= config.standing_share * m.peak_z.abs()
+            });
             moved.push(m);
         }
     }
@@ -228,38 +263,59 @@ pub fn metric_findings_in(
     let mut crowd: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for m in &moved {
         sharing.entry(shape_key(m)).or_default().insert(m.entity);
+        // A standing condition did not move with this incident: it is no one's crowd.
+        if m.standing {
+            continue;
+        }
         crowd
             .entry(m.series.name.as_str())
             .or_default()
             .insert(graph.map_or(m.entity, |g| g.service_of(m.entity)));
     }
-    let earliest = moved.iter().map(|m| m.first_ns).min();
+    // A series already anomalous at the first point we have of it moved before the data
+    // begins: when is not known, so it is not the first to move.
+    let earliest = moved
+        .iter()
+        .filter(|m| !m.undated)
+        .map(|m| m.first_ns)
+        .min();
     let mut findings: Vec<(Finding, &str)> = moved
         .iter()
         .map(|m| {
             let shared_by = sharing.get(&shape_key(m)).map_or(1, BTreeSet::len);
-            let first = earliest == Some(m.first_ns);
+            let first = !m.undated && earliest == Some(m.first_ns);
             let rate = noise.get(m.series.name.as_str()).copied().unwrap_or(0.0);
             let reliability = 1.0 / (1.0 + config.noise_penalty * rate);
             let mut f = finding(m, first, shared_by, config);
             f.contribution *= reliability;
-            let own_resource = matches!(f.fault, FaultType::Cpu | FaultType::Memory);
+            let own_resource = matches!(m.kind, MetricKind::Cpu | MetricKind::Memory);
             // A latency, error or traffic symptom that moved at many entities at once (every
             // caller of a slow path) singles out none of them: its weight is shared. A CPU or
             // memory anomaly is the entity's own resource and is not.
-            let crowd_n = crowd.get(m.series.name.as_str()).map_or(1, BTreeSet::len);
+            let crowd_n = crowd
+                .get(m.series.name.as_str())
+                .map_or(1, |services| independent_movements(services, graph));
             if crowd_n > 1 && !own_resource {
                 f.contribution *= (crowd_n as f64).powf(-config.crowd_exponent);
                 f.evidence.summary.push_str(&format!(
-                    "; {} moved at {crowd_n} services in the window",
+                    "; {} moved at {crowd_n} services (services that call each other count once) in the window",
                     m.series.name
                 ));
             }
-            f.contribution *= match f.fault {
+            f.contribution *= match m.kind {
                 _ if own_resource => 1.0,
-                FaultType::Unknown => config.unknown_weight,
+                MetricKind::Unknown | MetricKind::Traffic => config.unknown_weight,
                 _ => config.propagating_weight,
             };
+            if m.standing {
+                // A chronic condition, like a problem logged at its usual rate: it names an
+                // entity nothing else points at and decides nothing.
+                f.kind = FindingKind::Background;
+                f.contribution *= config.standing_weight;
+                f.evidence.summary.push_str(
+                    "; as far off already at the first point known of it: a standing condition, not a change",
+                );
+            }
             (f, m.entity)
         })
         .collect();
@@ -281,6 +337,34 @@ pub fn metric_findings_in(
         .collect();
     sort_findings(&mut kept);
     kept.into_iter().map(|(f, _)| f).collect()
+}
+
+/// How many independent movements the services that moved one metric make: with a call graph,
+/// services joined by calls (directly, in either direction, through other services that moved
+/// the same metric) are one movement, a symptom travelling along a call path, which the caller
+/// discount sorts out; unrelated services are one movement each. Without a graph, each service.
+fn independent_movements(services: &BTreeSet<&str>, graph: Option<&ServiceGraph>) -> usize {
+    let Some(g) = graph else {
+        return services.len();
+    };
+    let list: Vec<&str> = services.iter().copied().collect();
+    let mut root: Vec<usize> = (0..list.len()).collect();
+    fn find(root: &mut [usize], mut i: usize) -> usize {
+        while root[i] != i {
+            root[i] = root[root[i]];
+            i = root[i];
+        }
+        i
+    }
+    for (i, a) in list.iter().enumerate() {
+        for (j, b) in list.iter().enumerate().skip(i + 1) {
+            if g.callees(a).any(|c| c == b) || g.callees(b).any(|c| c == a) {
+                let (ra, rb) = (find(&mut root, i), find(&mut root, j));
+                root[ra] = rb;
+            }
+        }
+    }
+    (0..list.len()).filter(|&i| find(&mut root, i) == i).count()
 }
 
 /// Per metric name, the false-alarm rate of the test itself on this system's quiet data: the
@@ -307,13 +391,25 @@ pub fn family_noise<'a>(
             continue;
         }
         let (reference, test) = values.split_at(values.len() / 2);
-        let Some(b) = robust_baseline(reference, config) else {
+        let kind = kind_of(&s.name);
+        let bound = (config.directional && kind == MetricKind::SuccessShare)
+            .then(|| meaning::share_bound(values.iter().copied()));
+        let Some(b) = robust_baseline_bounded(reference, config, bound) else {
             continue;
         };
         let c = counts.entry(s.name.as_str()).or_default();
+        let alarm = |z: f64| match if config.directional {
+            kind.bad()
+        } else {
+            Bad::Either
+        } {
+            Bad::Up => z > config.k,
+            Bad::Down => -z > config.k,
+            Bad::Either => z.abs() > config.k,
+        };
         c.0 += test
             .iter()
-            .filter(|x| ((*x - b.median) / b.scale).abs() > config.k)
+            .filter(|x| alarm((*x - b.median) / b.scale))
             .count() as u64;
         c.1 += test.len() as u64;
     }
@@ -342,6 +438,7 @@ fn judge<'a>(
     s: &'a Series,
     entity: &'a str,
     base: Baseline,
+    kind: MetricKind,
     config: &MetricSignalConfig,
 ) -> Option<Moved<'a>> {
     let points: Vec<(i64, f64, f64)> = s
@@ -353,11 +450,22 @@ fn judge<'a>(
     if points.is_empty() {
         return None;
     }
-    // Judge the direction with the larger excursion; a series that both rises and falls
-    // beyond k in a short window is judged by its stronger side.
+    // Judge the kind's bad direction; for traffic and unknown names the direction with the
+    // larger excursion (a series that both rises and falls beyond k is judged by its stronger
+    // side).
     let up = points.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
     let down = points.iter().map(|p| p.2).fold(f64::INFINITY, f64::min);
-    let sign = if up >= -down { 1.0 } else { -1.0 };
+    let bad = if config.directional {
+        kind.bad()
+    } else {
+        Bad::Either
+    };
+    let sign = match bad {
+        Bad::Up => 1.0,
+        Bad::Down => -1.0,
+        Bad::Either if up >= -down => 1.0,
+        Bad::Either => -1.0,
+    };
     let is_anomalous = |z: f64| sign * z > config.k;
     let mut anomalous = 0;
     let mut run = 0;
@@ -391,6 +499,9 @@ fn judge<'a>(
         first_ns: first_ns?,
         anomalous,
         window_points: points.len(),
+        kind,
+        standing: false,
+        undated: false,
     })
 }
 
@@ -489,6 +600,7 @@ fn evidence_id(series_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rootline_core::FaultType;
 
     fn series(name: &str, entity: &str, points: &[(i64, f64)]) -> Series {
         let mut labels = BTreeMap::new();
@@ -641,6 +753,126 @@ mod tests {
 
     /// A latency that rose at every caller of a slow path singles out none of them: each counts
     /// a share, and a symptom only one entity shows outweighs it. CPU is never shared this way.
+    /// Points a minute apart from `start`.
+    fn at(start: i64, values: &[f64]) -> Vec<(i64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (start + i as i64 * 60_000_000_000, *v))
+            .collect()
+    }
+
+    #[test]
+    fn a_success_share_is_judged_on_what_it_can_lose_and_only_when_it_falls() {
+        let t0 = 1_675_000_000_000_000_000;
+        let base_start = t0 - 40 * 60_000_000_000;
+        let c = MetricSignalConfig::default();
+        // Availability at 100 % all along, then 99 %: 5 % of the median would be a 5-point
+        // scale and hide it; 5 % of what it can lose (0) does not.
+        let baseline = vec![series(
+            "availability_average",
+            "search",
+            &at(base_start, &[100.0; 30]),
+        )];
+        let window = vec![series(
+            "availability_average",
+            "search",
+            &at(t0, &[100.0, 99.0, 99.0, 98.5]),
+        )];
+        let found = metric_findings(&window, &baseline, &c);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].fault, FaultType::ErrorSpike);
+        assert!(
+            found[0].evidence.summary.contains("fell"),
+            "{}",
+            found[0].evidence.summary
+        );
+        // A ratio at 1.0 likewise; a share that rises is no fault.
+        let baseline = vec![series(
+            "success_rate",
+            "search",
+            &at(
+                base_start,
+                &noisy(30, 0.9, 0)
+                    .iter()
+                    .map(|p| p.1 / 10.0 + 0.8)
+                    .collect::<Vec<_>>(),
+            ),
+        )];
+        let window = vec![series("success_rate", "search", &at(t0, &[1.0, 1.0, 1.0]))];
+        assert!(metric_findings(&window, &baseline, &c).is_empty());
+    }
+
+    #[test]
+    fn a_latency_is_judged_when_it_rises_and_traffic_both_ways() {
+        let t0 = 1_675_000_000_000_000_000;
+        let base_start = t0 - 40 * 60_000_000_000;
+        let c = MetricSignalConfig::default();
+        let base: Vec<f64> = noisy(30, 2.0, 0).iter().map(|p| p.1).collect();
+        let baseline = vec![
+            series("latency_p90", "a", &at(base_start, &base)),
+            series("requests_sum", "a", &at(base_start, &base)),
+        ];
+        let window = vec![
+            series("latency_p90", "a", &at(t0, &[0.1, 0.1, 0.1])),
+            series("requests_sum", "a", &at(t0, &[0.1, 0.1, 0.1])),
+        ];
+        let found = metric_findings(&window, &baseline, &c);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].evidence.summary.starts_with("requests_sum"));
+        assert!(found[0].evidence.summary.contains("fell"));
+    }
+
+    #[test]
+    fn a_deviation_already_there_at_the_first_point_is_a_standing_condition() {
+        let t0 = 1_675_000_000_000_000_000;
+        let minute = 60_000_000_000;
+        let far = t0 - 1000 * minute;
+        let c = MetricSignalConfig::default();
+        let base: Vec<f64> = noisy(30, 2.0, 0).iter().map(|p| p.1).collect();
+        // A far-away known-good period; "drifted" sits high from the first point on, "broke"
+        // was normal at the first point and rose later.
+        let baseline = vec![
+            series("latency_p90", "drifted", &at(far, &base)),
+            series("latency_p90", "broke", &at(far, &base)),
+        ];
+        let window = vec![
+            series("latency_p90", "drifted", &at(t0, &[40.0, 41.0, 40.0, 42.0])),
+            series("latency_p90", "broke", &at(t0, &[2.0, 2.1, 40.0, 41.0])),
+        ];
+        let none: Vec<Series> = Vec::new();
+        let found = metric_findings_in(&window, &baseline, &c, None, Some(&none));
+        let of = |e: &str| found.iter().find(|f| f.evidence.entity == e).unwrap();
+        assert!(
+            of("drifted")
+                .evidence
+                .summary
+                .contains("standing condition")
+        );
+        assert!(!of("broke").evidence.summary.contains("standing condition"));
+        assert!(of("broke").evidence.summary.contains("first to move"));
+        assert!(of("broke").contribution > 2.0 * of("drifted").contribution);
+        // Recent history before the window that was normal makes the same jump a change.
+        let recent = vec![series(
+            "latency_p90",
+            "drifted",
+            &at(t0 - 10 * minute, &[2.0, 2.1, 1.9]),
+        )];
+        let found = metric_findings_in(&window, &baseline, &c, None, Some(&recent));
+        let drifted = found
+            .iter()
+            .find(|f| f.evidence.entity == "drifted")
+            .unwrap();
+        assert!(!drifted.evidence.summary.contains("standing condition"));
+        // Without a recent-history bound nothing is judged standing.
+        let found = metric_findings_in(&window, &baseline, &c, None, None);
+        assert!(
+            found
+                .iter()
+                .all(|f| !f.evidence.summary.contains("standing"))
+        );
+    }
+
     #[test]
     fn a_symptom_many_entities_show_is_shared_between_them() {
         let t0 = 1_675_000_000_000_000_000;
@@ -697,7 +929,7 @@ mod tests {
             route
                 .evidence
                 .summary
-                .ends_with("; PodClientLatencyP90(s) moved at 4 services in the window"),
+                .ends_with("; PodClientLatencyP90(s) moved at 4 services (services that call each other count once) in the window"),
             "{}",
             route.evidence.summary
         );
@@ -713,12 +945,50 @@ mod tests {
             &baseline,
             &MetricSignalConfig::default(),
             Some(&graph),
+            None,
         );
         for c in callers {
             let third = contribution(&grouped, c, latency);
             assert!(
                 (third - contribution(&before, c, latency) / 3.0).abs() < 1e-9,
                 "{c}: {third}"
+            );
+        }
+
+        // Services that call each other moved as one: a slowness travelling up a call path is
+        // the caller discount's to sort out, not a crowd: basic → cancel ← route-svc (route and
+        // train) is one movement.
+        graph.add_call("basic", "cancel", 1);
+        graph.add_call("route-svc", "cancel", 1);
+        let joined = metric_findings_in(
+            &window,
+            &baseline,
+            &MetricSignalConfig::default(),
+            Some(&graph),
+            None,
+        );
+        for c in callers {
+            assert_eq!(
+                contribution(&joined, c, latency),
+                contribution(&before, c, latency),
+                "{c}"
+            );
+        }
+        // Without the call from route-svc, two movements: basic+cancel, and route-svc.
+        let mut two = graph.clone();
+        two.edges.remove("route-svc");
+        let split = metric_findings_in(
+            &window,
+            &baseline,
+            &MetricSignalConfig::default(),
+            Some(&two),
+            None,
+        );
+        for c in callers {
+            let half = contribution(&split, c, latency);
+            assert!(
+                (half - contribution(&before, c, latency) / 2.0).abs() < 1e-9,
+                "{c}: {half}"
             );
         }
     }
