@@ -48,6 +48,9 @@ pub struct MetricSignalConfig {
     pub relative_floor: f64,
     /// Series with fewer finite baseline points are not judged.
     pub min_baseline_points: usize,
+    /// A baseline of fewer points than this says less about what is normal: the threshold
+    /// grows to `k · sqrt(full_baseline_points / n)` (3 points of a 5-minute series: ×1.8).
+    pub full_baseline_points: usize,
     /// This many consecutive anomalous window points make a series anomalous...
     pub min_consecutive: usize,
     /// ...and so does this fraction of the window points (at least one).
@@ -95,7 +98,8 @@ impl Default for MetricSignalConfig {
         MetricSignalConfig {
             k: 5.0,
             relative_floor: 0.05,
-            min_baseline_points: 5,
+            min_baseline_points: 3,
+            full_baseline_points: 10,
             min_consecutive: 2,
             min_fraction: 0.3,
             max_findings_per_entity: 3,
@@ -247,10 +251,10 @@ pub fn metric_findings_in(
                 .map(|p| (p.1 - base.median) / base.scale)
         });
         if let Some(mut m) = judge(s, entity, base, kind, config) {
-            m.undated = first_known.is_some_and(|z| z * m.peak_z.signum() > config.k);
+            let k = threshold(base, config);
+            m.undated = first_known.is_some_and(|z| z * m.peak_z.signum() > k);
             m.standing = first_known.is_some_and(|z| {
-                z * m.peak_z.signum() > config.k
-                    && z.abs() >= config.standing_share * m.peak_z.abs()
+                z * m.peak_z.signum() > k && z.abs() >= config.standing_share * m.peak_z.abs()
             });
             moved.push(m);
         }
@@ -434,6 +438,14 @@ fn shape_key<'a>(m: &Moved<'a>) -> (&'a str, Vec<u64>) {
     )
 }
 
+/// The robust-z threshold for a series whose baseline has `base.points` points: `k`, raised for
+/// a short baseline (see `full_baseline_points`): few points are judged, with the uncertainty
+/// they carry, not skipped and not over-trusted.
+fn threshold(base: Baseline, config: &MetricSignalConfig) -> f64 {
+    let n = base.points.max(1) as f64;
+    config.k * (config.full_baseline_points as f64 / n).sqrt().max(1.0)
+}
+
 fn judge<'a>(
     s: &'a Series,
     entity: &'a str,
@@ -466,7 +478,8 @@ fn judge<'a>(
         Bad::Either if up >= -down => 1.0,
         Bad::Either => -1.0,
     };
-    let is_anomalous = |z: f64| sign * z > config.k;
+    let k = threshold(base, config);
+    let is_anomalous = |z: f64| sign * z > k;
     let mut anomalous = 0;
     let mut run = 0;
     let mut best_run = 0;
@@ -801,6 +814,35 @@ mod tests {
         )];
         let window = vec![series("success_rate", "search", &at(t0, &[1.0, 1.0, 1.0]))];
         assert!(metric_findings(&window, &baseline, &c).is_empty());
+    }
+
+    #[test]
+    fn a_short_baseline_is_judged_with_a_raised_threshold() {
+        let t0 = 1_675_000_000_000_000_000;
+        let c = MetricSignalConfig::default();
+        // Three 5-minute points: median 10, scale floored at 0.5 (5 % of the median).
+        let baseline = vec![series(
+            "latency_p90",
+            "a",
+            &at(t0 - 100 * 60_000_000_000, &[10.0, 10.0, 10.0]),
+        )];
+        let base = robust_baseline(&[10.0, 10.0, 10.0], &c).unwrap();
+        assert_eq!(base.points, 3);
+        let k = threshold(base, &c);
+        assert!((k - 5.0 * (10.0f64 / 3.0).sqrt()).abs() < 1e-9, "{k}");
+        // z = 7 at every point: beyond k = 5, not beyond the 9.1 three points allow.
+        let window = vec![series("latency_p90", "a", &at(t0, &[13.5, 13.5, 13.5]))];
+        assert!(metric_findings(&window, &baseline, &c).is_empty());
+        // z = 12: found.
+        let window = vec![series("latency_p90", "a", &at(t0, &[16.0, 16.0, 16.0]))];
+        assert_eq!(metric_findings(&window, &baseline, &c).len(), 1);
+        // Two points are too few to judge at all.
+        let two = vec![series(
+            "latency_p90",
+            "a",
+            &at(t0 - 100 * 60_000_000_000, &[10.0, 10.0]),
+        )];
+        assert!(metric_findings(&window, &two, &c).is_empty());
     }
 
     #[test]
