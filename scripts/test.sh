@@ -22,7 +22,9 @@ fi
 # Real parts the tests drive, from Debian's packages, installed when missing (as root with apt);
 # each test skips with a message when its program is still missing:
 # - chromium: the browser test (crates/rootline/tests/timeline_browser.rs);
-# - prometheus: the scrape test (crates/rootline/tests/prometheus_scrape.rs).
+# - prometheus: the scrape test (crates/rootline/tests/prometheus_scrape.rs) and the pull test;
+# - victoria-metrics: the pull test against a second implementation of the query API
+#   (crates/rootline/tests/prometheus_pull.rs).
 install_if_missing() { # command package
   if ! command -v "$1" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing $2 for the tests that need it..." >&2
@@ -34,5 +36,6 @@ install_if_missing() { # command package
 }
 install_if_missing chromium chromium
 install_if_missing prometheus prometheus
+install_if_missing victoria-metrics victoria-metrics
 
 exec cargo test --workspace "$@"

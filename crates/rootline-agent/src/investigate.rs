@@ -198,6 +198,7 @@ fn investigate_blocking(
         hypotheses: vec![],
         rejected_hypotheses: vec![],
         llm: None,
+        missing: Vec::new(),
     })
 }
 

@@ -176,6 +176,7 @@ pub async fn replay(
         hypotheses: vec![],
         rejected_hypotheses: vec![],
         llm: None,
+        missing: Vec::new(),
     };
     let outcome = rootline_llm::hypothesize(
         Some(&run.settings),

@@ -193,4 +193,8 @@ pub struct Report {
     /// The model exchange: prompt name/version/hash, model, token usage and cost, errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<serde_json::Value>,
+    /// What the investigation could not read, one sentence each (a metrics query that timed
+    /// out or was refused): the ranking used everything else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }

@@ -43,6 +43,7 @@ fn report(outcome: Outcome, candidates: &[(&str, FaultType, f64)]) -> Report {
         hypotheses: vec![],
         rejected_hypotheses: vec![],
         llm: None,
+        missing: Vec::new(),
     }
 }
 

@@ -456,21 +456,38 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
             cluster,
         } = crate::live_investigate::data_dir_context(&settings.data_dir)
             .map_err(|e| anyhow::anyhow!(e))?;
+        let mut metrics = open_metrics(settings)?;
+        let mut missing = Vec::new();
+        let mut prometheus = settings.prometheus.clone();
+        if let Some(url) = &args.prometheus_url {
+            prometheus.url = Some(url.clone());
+        }
+        if prometheus.url.is_some() {
+            let ranges = crate::prom_pull::ranges(&settings.engine, (start_ns, end_ns));
+            let (scratch, problems) =
+                crate::prom_pull::pull_into_scratch(&prometheus, metrics, &ranges).await?;
+            for p in &problems {
+                eprintln!("warning: {p}");
+            }
+            metrics = Some(scratch);
+            missing = problems;
+        }
         let sources = rootline_agent::Sources {
             logs: logs.clone(),
             spans: open_spans(settings)?,
-            metrics: open_metrics(settings)?,
+            metrics,
             changes,
             topology,
             cluster,
         };
-        let report = rootline_agent::investigate(
+        let mut report = rootline_agent::investigate(
             sources,
             Arc::new(templates),
             incident,
             settings.engine.clone(),
         )
         .await?;
+        report.missing = missing;
         (report, logs)
     };
     let context = if args.llm || args.dry_run {
@@ -916,7 +933,8 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
         store.clone(),
         crate::replay_cli::context_budget(settings),
     )
-    .with_engine(settings.engine.clone());
+    .with_engine(settings.engine.clone())
+    .with_prometheus(settings.prometheus.clone());
     let mut state = rootline_server::AppState::new(store)
         .with_allowed_hosts(args.allowed_hosts.clone())
         .with_ingest(std::sync::Arc::new(ingest))

@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub llm: LlmConfig,
     /// How `serve --kube` and `k8s snapshot` reach the cluster (`rootline_kube::KubeSettings`).
     pub kube: Option<rootline_kube::KubeSettings>,
+    /// Where investigations pull metrics from (`rootline_prom::PromSettings`; docs/prometheus.md).
+    pub prometheus: Option<rootline_prom::PromSettings>,
 }
 
 /// Flags and environment, as clap parsed them.
@@ -48,6 +50,7 @@ pub struct Settings {
     /// Every ranking constant; the built-in defaults unless an engine config file is given.
     pub engine: rootline_agent::EngineConfig,
     pub kube: rootline_kube::KubeSettings,
+    pub prometheus: rootline_prom::PromSettings,
 }
 
 impl Settings {
@@ -85,6 +88,7 @@ impl Settings {
             log: file.log.unwrap_or_else(|| "warn".to_string()),
             llm: file.llm,
             kube: file.kube.unwrap_or_default(),
+            prometheus: file.prometheus.unwrap_or_default(),
             data_dir,
             database_url,
         })

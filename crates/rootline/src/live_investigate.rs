@@ -30,6 +30,8 @@ pub struct LiveInvestigations {
     /// turn, so a burst of chat commands or alerts cannot starve the ingest.
     running: tokio::sync::Semaphore,
     engine: EngineConfig,
+    /// Where every investigation also pulls metrics from (`[prometheus]`), when a URL is set.
+    prometheus: rootline_prom::PromSettings,
 }
 
 impl LiveInvestigations {
@@ -48,7 +50,17 @@ impl LiveInvestigations {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             engine: EngineConfig::default(),
+            prometheus: rootline_prom::PromSettings::default(),
         }
+    }
+
+    /// Every investigation also pulls its metrics from `prometheus.url` (when set).
+    pub fn with_prometheus(
+        mut self,
+        prometheus: rootline_prom::PromSettings,
+    ) -> LiveInvestigations {
+        self.prometheus = prometheus;
+        self
     }
 
     /// Investigations use `engine` instead of the built-in defaults.
@@ -96,10 +108,21 @@ impl LiveInvestigations {
             .await
             .map_err(internal)?
             .map_err(ServiceError::Internal)?;
+        let mut metrics = self.indexes.metrics.clone();
+        let mut missing = Vec::new();
+        if self.prometheus.url.is_some() {
+            let ranges = crate::prom_pull::ranges(&self.engine, (start_ns, end_ns));
+            let (scratch, problems) =
+                crate::prom_pull::pull_into_scratch(&self.prometheus, Some(metrics), &ranges)
+                    .await
+                    .map_err(|e| ServiceError::Internal(e.into()))?;
+            metrics = scratch;
+            missing = problems;
+        }
         let sources = Sources {
             logs: self.indexes.logs.clone(),
             spans: Some(self.indexes.spans.clone()),
-            metrics: Some(self.indexes.metrics.clone()),
+            metrics: Some(metrics),
             changes,
             topology,
             cluster,
@@ -112,6 +135,7 @@ impl LiveInvestigations {
         )
         .await
         .map_err(internal)?;
+        report.missing = missing;
         let logs = self.indexes.logs.clone();
         let budget = self.context_tokens;
         let snapshot = report.clone();

@@ -7,6 +7,7 @@ mod config;
 mod k8s_cli;
 mod live_ingest;
 mod live_investigate;
+mod prom_pull;
 mod replay_cli;
 
 use std::path::PathBuf;
@@ -202,6 +203,11 @@ pub enum DataKind {
 pub struct InvestigateArgs {
     /// An incident bundle directory (incident.json + logs/). It is ingested into a fresh index.
     pub bundle: Option<PathBuf>,
+    /// Pull the window's and the baseline's metrics from this Prometheus-compatible query API
+    /// (Prometheus, Thanos, Mimir, VictoriaMetrics), overriding `[prometheus] url`
+    /// (docs/prometheus.md). Without a bundle.
+    #[arg(long, conflicts_with = "bundle")]
+    pub prometheus_url: Option<String>,
     /// Incident title (without a bundle).
     #[arg(long)]
     pub title: Option<String>,

@@ -141,6 +141,34 @@ fn dependencies_point_one_way() {
         ["rootline"],
         "rootline-kube is used by {kube_users:?}"
     );
+    // The Prometheus query client reads a remote API into core types: it reaches core and the
+    // pure parsers (for the one label-to-entity rule), never the indexes, the store or the
+    // analysis, and only the binary uses it.
+    let prom = reachable(&all, "rootline-prom");
+    for forbidden in [
+        "rootline-index",
+        "rootline-store",
+        "rootline-signals",
+        "rootline-agent",
+        "rootline-server",
+        "rootline-llm",
+    ] {
+        assert!(
+            !prom.contains(forbidden),
+            "rootline-prom reaches {forbidden}"
+        );
+    }
+    assert!(prom.contains("rootline-core"), "{prom:?}");
+    let prom_users: Vec<&String> = all
+        .iter()
+        .filter(|(_, deps)| deps.contains("rootline-prom"))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        prom_users,
+        ["rootline"],
+        "rootline-prom is used by {prom_users:?}"
+    );
     // Guards the checks against a parser that finds nothing.
     assert!(reachable(&all, "rootline").contains("rootline-core"));
     assert!(all["rootline-index"].contains("tantivy"));

@@ -9,6 +9,8 @@
 mod live_ingest;
 #[path = "../src/live_investigate.rs"]
 mod live_investigate;
+#[path = "../src/prom_pull.rs"]
+mod prom_pull;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,7 +45,8 @@ async fn start(data_dir: &Path) -> Server {
     .unwrap();
     let investigations =
         live_investigate::LiveInvestigations::new(indexes, data_dir, store.clone(), 8_000)
-            .with_engine(engine);
+            .with_engine(engine)
+            .with_prometheus(rootline_prom::PromSettings::default());
     let state = AppState::new(store.clone())
         .with_ingest(Arc::new(ingest))
         .with_investigations(Arc::new(investigations))

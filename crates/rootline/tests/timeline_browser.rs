@@ -10,6 +10,8 @@ mod live_ingest;
 #[path = "../src/live_investigate.rs"]
 #[allow(dead_code)]
 mod live_investigate;
+#[path = "../src/prom_pull.rs"]
+mod prom_pull;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
