@@ -5,26 +5,14 @@
 //! failed and why, and completes when the API cannot be reached. Each part skips with a message
 //! when its program is not installed (`scripts/test.sh` installs both when it can).
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use process::{Killed, free_port};
 
 fn installed(candidates: &[&'static str], version_flag: &str) -> Option<&'static str> {
     candidates.iter().copied().find(|b| {

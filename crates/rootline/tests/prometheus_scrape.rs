@@ -4,27 +4,15 @@
 //! request itself under its route template. Skips with a message when Prometheus is not
 //! installed (`scripts/test.sh` installs it when it can).
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use process::{Killed, free_port};
 
 /// Starts `rootline serve` on a free port; returns it and its address.
 fn serve(data_dir: &Path) -> (Killed, String) {
