@@ -23,6 +23,8 @@ fi
 # each test skips with a message when its program is still missing:
 # - chromium: the browser test (crates/rootline/tests/timeline_browser.rs);
 # - prometheus: the scrape test (crates/rootline/tests/prometheus_scrape.rs) and the pull test;
+# - prometheus-alertmanager: a rule's alert through a real Alertmanager into `rootline serve`
+#   (crates/rootline/tests/alertmanager_real.rs);
 # - victoria-metrics: the pull test against a second implementation of the query API
 #   (crates/rootline/tests/prometheus_pull.rs).
 install_if_missing() { # command package
@@ -37,5 +39,6 @@ install_if_missing() { # command package
 install_if_missing chromium chromium
 install_if_missing prometheus prometheus
 install_if_missing victoria-metrics victoria-metrics
+install_if_missing prometheus-alertmanager prometheus-alertmanager
 
 exec cargo test --workspace "$@"

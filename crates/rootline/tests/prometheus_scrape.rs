@@ -7,35 +7,11 @@
 #[path = "support/process.rs"]
 mod process;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use process::{Killed, free_port};
-
-/// Starts `rootline serve` on a free port; returns it and its address.
-fn serve(data_dir: &Path) -> (Killed, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("ROOTLINE_DATA_DIR", data_dir)
-        .env_remove("ROOTLINE_DATABASE_URL")
-        .current_dir(data_dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.strip_prefix("rootline listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Killed(child), addr)
-}
+use process::{Killed, free_port, serve};
 
 /// The value of a Prometheus instant query's first sample, when there is one.
 async fn query(client: &reqwest::Client, prometheus: &str, promql: &str) -> Option<f64> {

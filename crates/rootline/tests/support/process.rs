@@ -1,7 +1,10 @@
-//! Shared by the tests that run real servers (Prometheus, VictoriaMetrics, `rootline serve`):
-//! a child process killed when the test ends, and a free local port.
+//! Shared by the tests that run real servers (Prometheus, Alertmanager, VictoriaMetrics,
+//! `rootline serve`): a child process killed when the test ends, a free local port, and
+//! `rootline serve` started on one.
 
-use std::process::Child;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 /// A child process, killed and reaped when dropped (also when the test panics).
 pub struct Killed(pub Child);
@@ -20,4 +23,27 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Starts `rootline serve` on a free port; returns it and its address.
+pub fn serve(data_dir: &Path) -> (Killed, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ROOTLINE_DATA_DIR", data_dir)
+        .env_remove("ROOTLINE_DATABASE_URL")
+        .current_dir(data_dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited").unwrap();
+        if let Some(rest) = line.strip_prefix("rootline listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Killed(child), addr)
 }
