@@ -26,6 +26,8 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts `rootline serve` on a free port; returns it and its address.
+// Not every test that includes this file starts rootline.
+#[allow(dead_code)]
 pub fn serve(data_dir: &Path) -> (Killed, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
         .args(["serve", "--listen", "127.0.0.1:0"])
