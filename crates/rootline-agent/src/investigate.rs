@@ -37,11 +37,26 @@ pub async fn investigate(
     config: EngineConfig,
 ) -> Result<Report, InvestigateError> {
     incident.validate()?;
-    tokio::task::spawn_blocking(move || {
+    // One span per investigation, with a child per phase (exported over OTLP when configured):
+    // ids, counts and the outcome only, never a title, a log line or evidence text.
+    let span = tracing::info_span!(
+        "investigation",
+        rootline.incident.id = %incident.id,
+        rootline.outcome = tracing::field::Empty,
+        rootline.candidates = tracing::field::Empty,
+        rootline.window_records = tracing::field::Empty,
+    );
+    let inner = span.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let _entered = inner.enter();
         investigate_blocking(&sources, &templates, incident, &config)
     })
     .await
-    .map_err(|e| InvestigateError::Join(e.to_string()))?
+    .map_err(|e| InvestigateError::Join(e.to_string()))??;
+    span.record("rootline.outcome", format!("{:?}", report.outcome));
+    span.record("rootline.candidates", report.candidates.len() as u64);
+    span.record("rootline.window_records", report.stats.window_records);
+    Ok(report)
 }
 
 /// Where an investigation reads from. Only logs are required.
@@ -126,7 +141,8 @@ fn investigate_blocking(
     incident: Incident,
     engine: &EngineConfig,
 ) -> Result<Report, InvestigateError> {
-    let effective = crate::onset::effective_window(sources, templates, &incident, engine)?;
+    let effective = tracing::info_span!("onset")
+        .in_scope(|| crate::onset::effective_window(sources, templates, &incident, engine))?;
     let (start, end) = effective.window;
     let baselines = effective.baselines.clone();
     let Analysis {
@@ -134,14 +150,16 @@ fn investigate_blocking(
         window,
         window_records,
         baseline_records,
-    } = analyse(
-        sources,
-        templates,
-        engine,
-        (start, end),
-        &baselines,
-        &subject_of(&incident),
-    )?;
+    } = tracing::info_span!("signals").in_scope(|| {
+        analyse(
+            sources,
+            templates,
+            engine,
+            (start, end),
+            &baselines,
+            &subject_of(&incident),
+        )
+    })?;
     name_single_instances(&mut signals.candidates, &window);
     // When each candidate's first change was seen: the onset search's, else its earliest
     // evidence in the window (a message that stopped carries a baseline time: not a change seen).
@@ -438,7 +456,7 @@ pub(crate) fn analyse(
         baseline_records,
         graph: graph.as_ref(),
     };
-    let signals = rank(findings, &context, &engine.rank);
+    let signals = tracing::info_span!("rank").in_scope(|| rank(findings, &context, &engine.rank));
     Ok(Analysis {
         signals,
         window,

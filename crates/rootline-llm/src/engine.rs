@@ -408,7 +408,38 @@ impl Session<'_> {
         self.out.usage.requests += 1;
         let chat = client.chat();
         let sent = chat.create_byot::<&Value, Value>(body);
-        match tokio::time::timeout(limit, sent).await {
+        // One span per model call with the OpenTelemetry GenAI attributes: the model and the
+        // token counts, never the prompt or the answer.
+        let span = tracing::info_span!(
+            "gen_ai_chat",
+            otel.name = format!("chat {}", self.settings.model),
+            otel.kind = "client",
+            gen_ai.operation.name = "chat",
+            gen_ai.provider.name = "openai",
+            gen_ai.request.model = %self.settings.model,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let result =
+            tracing::Instrument::instrument(tokio::time::timeout(limit, sent), span.clone()).await;
+        match &result {
+            Ok(Ok(v)) => {
+                if let Some(n) = v["usage"]["prompt_tokens"].as_u64() {
+                    span.record("gen_ai.usage.input_tokens", n);
+                }
+                if let Some(n) = v["usage"]["completion_tokens"].as_u64() {
+                    span.record("gen_ai.usage.output_tokens", n);
+                }
+            }
+            Ok(Err(_)) => {
+                span.record("error.type", "api_error");
+            }
+            Err(_) => {
+                span.record("error.type", "timeout");
+            }
+        }
+        match result {
             Err(_) => Err(CallError::Timeout(limit)),
             Ok(Ok(v)) => Ok(v),
             Ok(Err(OpenAIError::ApiError(r))) => Err(CallError::Status(

@@ -189,6 +189,17 @@ fn request_span(req: &Request) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
+    // Requests to the OTLP receiver get a span of their own name, which rootline never exports
+    // (`rootline_telemetry::OTLP_REQUEST_SPAN`): exporting its own spans to its own receiver
+    // would otherwise make every export produce a span to export.
+    if req.uri().path().starts_with("/v1/") {
+        return tracing::info_span!(
+            "otlp_request",
+            otel.name = format!("{} {route}", req.method()),
+            otel.kind = "server",
+            http.route = route,
+        );
+    }
     tracing::info_span!(
         "http_request",
         otel.name = format!("{} {route}", req.method()),

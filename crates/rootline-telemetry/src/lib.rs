@@ -10,8 +10,15 @@
 //!   propagated. The provider is registered as the global OpenTelemetry tracer provider, and the
 //!   W3C TraceContext propagator as the global text-map propagator.
 //!
-//! No span exporter is configured yet: spans get ids and propagate, but are not sent anywhere.
-//! An OTLP exporter is added later, inside this crate, without changing [`init`]'s callers.
+//! Spans are exported over OTLP/HTTP (protobuf) when the standard variables ask for it:
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as given) or `OTEL_EXPORTER_OTLP_ENDPOINT` (with
+//! `/v1/traces` appended), headers from `OTEL_EXPORTER_OTLP_HEADERS` / `..._TRACES_HEADERS`,
+//! batching from `OTEL_BSP_*`. Off unless one of the endpoints is set; `OTEL_SDK_DISABLED=true`
+//! turns it off. The batch processor runs on the caller's tokio runtime ([`init`] must then be
+//! called inside one). What is exported is filtered apart from the log lines: rootline's own
+//! `info` spans (an investigation and its phases, HTTP requests), never the spans of requests to
+//! an OTLP receiver (`otlp_request`: exporting to rootline's own receiver would otherwise feed
+//! itself), whatever the log filter says.
 //!
 //! [`init`] returns a [`TelemetryGuard`]; call [`TelemetryGuard::shutdown`] before the process
 //! exits to flush and shut the provider down (dropping the guard does the same, best effort).
@@ -32,6 +39,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -99,10 +107,37 @@ impl Drop for TelemetryGuard {
 /// leaves everything as it is and returns a guard for which
 /// [`TelemetryGuard::is_installed`] is `false`.
 pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
-    let provider = SdkTracerProvider::builder()
-        .with_resource(Resource::builder().with_service_name(SERVICE_NAME).build())
-        .build();
-    let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer(SERVICE_NAME));
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(SERVICE_NAME).build());
+    let exporting = match otlp_exporter() {
+        Some(exporter) => {
+            let batch =
+                opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+                    exporter,
+                    opentelemetry_sdk::runtime::Tokio,
+                )
+                .build();
+            builder = builder.with_span_processor(batch);
+            true
+        }
+        None => false,
+    };
+    let provider = builder.build();
+    // Exported spans: rootline's own at info and above, never an OTLP receiver's requests.
+    // Without an exporter, the spans the log filter enables get ids (for propagation) as before.
+    let otel_filter = if exporting {
+        EnvFilter::new(
+            "warn,rootline=info,rootline_agent=info,rootline_server=info,rootline_llm=info",
+        )
+    } else {
+        env_filter(&config.filter)
+    };
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(SERVICE_NAME))
+        .with_filter(otel_filter)
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            m.name() != OTLP_REQUEST_SPAN
+        }));
 
     let (json, human) = if config.json {
         (
@@ -125,9 +160,8 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
     };
 
     let installed = tracing_subscriber::registry()
-        .with(env_filter(&config.filter))
-        .with(json)
-        .with(human)
+        .with(json.with_filter(env_filter(&config.filter)))
+        .with(human.with_filter(env_filter(&config.filter)))
         .with(otel_layer)
         .try_init();
 
@@ -143,6 +177,33 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
             // Another subscriber owns the process; this provider is connected to nothing.
             let _ = provider.shutdown();
             TelemetryGuard { provider: None }
+        }
+    }
+}
+
+/// The name of the span a request to an OTLP receiver runs in: never exported (see the crate
+/// docs).
+pub const OTLP_REQUEST_SPAN: &str = "otlp_request";
+
+/// The OTLP/HTTP span exporter the standard variables ask for, if any.
+fn otlp_exporter() -> Option<opentelemetry_otlp::SpanExporter> {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if disabled
+        || !(set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") || set("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    {
+        return None;
+    }
+    use opentelemetry_otlp::WithExportConfig as _;
+    match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .build()
+    {
+        Ok(e) => Some(e),
+        Err(e) => {
+            eprintln!("warning: OTLP span export is off: {e}");
+            None
         }
     }
 }
