@@ -42,29 +42,17 @@ async fn a_prometheus_alert_through_a_real_alertmanager_becomes_one_investigatio
     let am_addr = format!("127.0.0.1:{}", free_port());
     let prom_addr = format!("127.0.0.1:{}", free_port());
 
-    // The receiver exactly as docs/alertmanager.md shows it, with short waits for the test.
-    std::fs::write(
-        d.join("alertmanager.yml"),
-        format!(
-            r#"route:
-  receiver: default
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 3s
-  routes:
-    - matchers: [severity="page"]
-      receiver: rootline
-      continue: true
-receivers:
-  - name: default
-  - name: rootline
-    webhook_configs:
-      - url: http://{rootline}/api/v1/alerts/alertmanager
-        send_resolved: false
-"#
-        ),
-    )
-    .unwrap();
+    // The receiver from deploy/alertmanager/alertmanager.yml, pointed at this rootline, with
+    // short waits for the test.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = std::fs::read_to_string(repo.join("deploy/alertmanager/alertmanager.yml"))
+        .unwrap()
+        .replace("127.0.0.1:7878", &rootline)
+        .replace("group_wait: 30s", "group_wait: 1s")
+        .replace("group_interval: 5m", "group_interval: 2s")
+        .replace("repeat_interval: 4h", "repeat_interval: 3s");
+    assert!(config.contains(&rootline) && config.contains("repeat_interval: 3s"));
+    std::fs::write(d.join("alertmanager.yml"), config).unwrap();
     std::fs::write(
         d.join("rules.yml"),
         r#"groups:
