@@ -161,9 +161,19 @@ pub(crate) async fn list_changes(
             "unknown query parameter `{unknown}` (expected from, to, service)"
         )));
     }
+    // A bound, unlike a log's timestamp, may be any epoch second: `from=0` is the beginning
+    // (the magnitude rule that tells seconds from milliseconds needs 9 digits or more).
+    let bound = |v: &str| {
+        parse_timestamp(v).or_else(|| {
+            let v = v.trim();
+            (!v.is_empty() && v.len() < 9 && v.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| v.parse::<i64>().ok().map(|s| s * 1_000_000_000))
+                .flatten()
+        })
+    };
     let time = |name: &str, default: i64| match params.get(name) {
         None => Ok(default),
-        Some(v) => parse_timestamp(v).ok_or_else(|| {
+        Some(v) => bound(v).ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "invalid query parameter `{name}`: {v:?} is not an rfc 3339 time or epoch"
             ))

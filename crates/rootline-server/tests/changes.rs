@@ -102,6 +102,11 @@ async fn changes_are_posted_and_listed(url: String) {
         .get("/api/v1/changes?from=1674984000&to=1674984001")
         .await;
     assert_eq!(res.json()["changes"].as_array().unwrap().len(), 1);
+    // Any epoch second is a bound: `from=0` is the beginning (was refused as "not a time").
+    let res = app.get("/api/v1/changes?from=0").await;
+    let from_zero: Vec<ChangeEvent> =
+        serde_json::from_value(res.json()["changes"].clone()).unwrap();
+    assert_eq!(from_zero, all);
 }
 
 async fn bad_change_bodies_name_the_field(url: String) {
