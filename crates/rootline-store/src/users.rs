@@ -207,6 +207,79 @@ impl Store {
         })
     }
 
+    /// Disables `name`: every token of theirs stops working at once (they stay listed, and
+    /// their verdicts and approvals stay in the audit log). Disabling a disabled user changes
+    /// nothing and is not an error; an unknown name is a [`GovernanceError::NotFound`].
+    pub async fn disable_user(&self, name: &str, by: &str) -> Result<User, GovernanceError> {
+        let now = format_time(Utc::now());
+        let user = with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(self.query_error("begin disable user"))?;
+            let head = claim_audit_head!(self, tx);
+            let row: Option<UserRow> = sqlx::query_as(SELECT_USER_BY_NAME)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(self.query_error("find user"))?;
+            let Some(row) = row else {
+                return Err(GovernanceError::NotFound { what: "user", id: name.to_owned() });
+            };
+            let mut user = user_from_row(row)?;
+            // Already disabled: nothing to change, and the claimed audit head is given back.
+            if user.disabled {
+                tx.rollback().await.map_err(self.query_error("rollback disable user"))?;
+                return Ok(user);
+            }
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+                .bind(now.as_str())
+                .bind(user.id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(self.query_error("disable user"))?;
+            let audit = NewAudit::new(by, "user_disabled", format!("user:{}", user.name), json!({}));
+            append_audit!(self, tx, head, audit, now.clone());
+            user.disabled = true;
+            tx.commit().await.map_err(self.query_error("commit disable user"))?;
+            user
+        });
+        Ok(user)
+    }
+
+    /// Revokes the token `id` (as `token create` printed it): it stops working at once.
+    /// Revoking a revoked token changes nothing; an unknown id is a
+    /// [`GovernanceError::NotFound`].
+    pub async fn revoke_token(&self, id: &str, by: &str) -> Result<(), GovernanceError> {
+        let now = format_time(Utc::now());
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(self.query_error("begin revoke token"))?;
+            let head = claim_audit_head!(self, tx);
+            let row: Option<(String, Option<String>)> = sqlx::query_as(
+                "SELECT u.name, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(self.query_error("find token"))?;
+            let Some((user, revoked_at)) = row else {
+                return Err(GovernanceError::NotFound { what: "token", id: id.to_owned() });
+            };
+            // Already revoked: nothing to change, and the claimed audit head is given back.
+            if revoked_at.is_some() {
+                tx.rollback().await.map_err(self.query_error("rollback revoke token"))?;
+                return Ok(());
+            }
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.query_error("revoke token"))?;
+            let audit = NewAudit::new(by, "token_revoked", format!("user:{user}"), json!({"token_id": id}));
+            append_audit!(self, tx, head, audit, now.clone());
+            tx.commit().await.map_err(self.query_error("commit revoke token"))?;
+        });
+        Ok(())
+    }
+
     /// The user a token belongs to, or `None` for an unknown, revoked or expired token or a
     /// disabled user (callers answer all of these the same way, so as not to tell which).
     pub async fn authenticate(&self, token: &str) -> Result<Option<User>, StoreError> {

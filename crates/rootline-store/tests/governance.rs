@@ -76,6 +76,7 @@ on_both_backends!(
     concurrent_executions_run_once,
     audit_verify_catches_edits_behind_our_back,
     judged_incidents_export_as_bundles,
+    tokens_are_revoked_and_users_disabled,
 );
 
 // ---- fixtures ----
@@ -1392,4 +1393,59 @@ async fn judged_incidents_export_as_bundles(db: TestDb) {
     assert_eq!(ev2["frozen"], false);
     assert_eq!(ev2["snapshot"]["candidates"][0]["entity"], "payments");
     store.close().await;
+}
+
+/// `token revoke` and `user disable` (#21): the token or every token of the user stops working
+/// at once, each change is audited once, repeating it changes nothing, unknown ids are 404s.
+async fn tokens_are_revoked_and_users_disabled(db: TestDb) {
+    let store = db.connect().await;
+    let _ = team(&store).await;
+    let a = store
+        .create_token("bob", "a", None, LOCAL_ADMIN)
+        .await
+        .unwrap();
+    let b = store
+        .create_token("bob", "b", None, LOCAL_ADMIN)
+        .await
+        .unwrap();
+    let c = store
+        .create_token("rae", "c", None, LOCAL_ADMIN)
+        .await
+        .unwrap();
+    for t in [&a, &b, &c] {
+        assert!(store.authenticate(&t.token).await.unwrap().is_some());
+    }
+    store.revoke_token(&a.id, LOCAL_ADMIN).await.unwrap();
+    assert!(store.authenticate(&a.token).await.unwrap().is_none());
+    assert!(store.authenticate(&b.token).await.unwrap().is_some());
+    // Again: nothing changes, no second audit entry.
+    store.revoke_token(&a.id, LOCAL_ADMIN).await.unwrap();
+    let err = store
+        .revoke_token("tok_nope", LOCAL_ADMIN)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GovernanceError::NotFound { .. }), "{err}");
+
+    let bob = store.disable_user("bob", LOCAL_ADMIN).await.unwrap();
+    assert!(bob.disabled);
+    assert!(store.authenticate(&b.token).await.unwrap().is_none());
+    assert!(
+        store.authenticate(&c.token).await.unwrap().is_some(),
+        "rae untouched"
+    );
+    assert!(
+        store
+            .disable_user("bob", LOCAL_ADMIN)
+            .await
+            .unwrap()
+            .disabled
+    );
+    let err = store.disable_user("nobody", LOCAL_ADMIN).await.unwrap_err();
+    assert!(matches!(err, GovernanceError::NotFound { .. }), "{err}");
+
+    let audit = store.list_audit(0, 1000).await.unwrap();
+    let count = |event: &str| audit.iter().filter(|e| e.event == event).count();
+    assert_eq!(count("token_revoked"), 1);
+    assert_eq!(count("user_disabled"), 1);
+    assert!(store.verify_audit_chain().await.unwrap().broken.is_none());
 }

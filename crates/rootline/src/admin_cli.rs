@@ -166,6 +166,9 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Disable a user: every token of theirs stops working at once (the audit log keeps what
+    /// they did).
+    Disable { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +182,9 @@ pub enum TokenCommand {
         #[arg(long)]
         expires_in_days: Option<i64>,
     },
+    /// Revoke a token by its id (`tok_…`, as `token create` printed it): it stops working at
+    /// once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -523,6 +529,14 @@ pub async fn run_user(cmd: UserCommand, store: &Store, out: &mut dyn Write) -> R
                 }
             }
         }
+        UserCommand::Disable { name } => {
+            let user = store.disable_user(&name, LOCAL_ADMIN).await?;
+            writeln!(
+                out,
+                "user {} disabled: their tokens no longer work",
+                user.name
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -547,6 +561,10 @@ pub async fn run_token(cmd: TokenCommand, store: &Store, out: &mut dyn Write) ->
                 "token {} for {} ({}); it is shown only now and stored only as a hash",
                 t.id, t.user.name, t.user.role
             );
+        }
+        TokenCommand::Revoke { id } => {
+            store.revoke_token(&id, LOCAL_ADMIN).await?;
+            writeln!(out, "token {id} revoked")?;
         }
     }
     Ok(ExitCode::SUCCESS)

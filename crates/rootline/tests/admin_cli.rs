@@ -274,3 +274,32 @@ async fn admin_commands_end_to_end() {
     assert!(out.contains("BROKEN at row"), "{out}");
     store.close().await;
 }
+
+/// `token revoke ID` and `user disable NAME`: what they print, and that the token no longer
+/// authenticates.
+#[tokio::test]
+async fn tokens_are_revoked_and_users_disabled_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    ok(&store, &["user", "add", "rae", "--role", "responder"]).await;
+    let first = store
+        .create_token("rae", "laptop", None, "test")
+        .await
+        .unwrap();
+    let second = ok(&store, &["token", "create", "rae"]).await;
+    let out = ok(&store, &["token", "revoke", &first.id]).await;
+    assert_eq!(out.trim(), format!("token {} revoked", first.id));
+    assert!(store.authenticate(&first.token).await.unwrap().is_none());
+    assert!(store.authenticate(second.trim()).await.unwrap().is_some());
+    let err = run(&store, &["token", "revoke", "tok_unknown"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("tok_unknown"), "{err}");
+
+    let out = ok(&store, &["user", "disable", "rae"]).await;
+    assert!(out.contains("user rae disabled"), "{out}");
+    assert!(store.authenticate(second.trim()).await.unwrap().is_none());
+    let users = ok(&store, &["user", "list"]).await;
+    assert!(users.contains("disabled"), "{users}");
+}
