@@ -59,6 +59,9 @@ pub struct Bundle {
     pub k8s_files: Vec<PathBuf>,
     /// The declared topology, when the bundle has a `topology.json`.
     pub topology: Option<Topology>,
+    /// Entries not read, each with why: symbolic links (a bundle is read from inside itself
+    /// only: a link could point anywhere, and a link to a directory could loop).
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,29 +87,38 @@ impl Bundle {
             path: incident_path.clone(),
             message: e.to_string(),
         })?;
-        let list = |name: &str, required: bool| -> Result<Vec<PathBuf>, BundleError> {
+        let mut skipped = Vec::new();
+        let mut list = |name: &str, required: bool| -> Result<Vec<PathBuf>, BundleError> {
             let dir = root.join(name);
             let mut files = Vec::new();
             if !required && !dir.exists() {
                 return Ok(files);
             }
-            collect_files(&dir, &mut files).map_err(|e| BundleError::Read {
+            collect_files(&dir, &mut files, &mut skipped).map_err(|e| BundleError::Read {
                 path: dir.clone(),
                 message: e.to_string(),
             })?;
             files.sort();
             Ok(files)
         };
+        let log_files = list(LOGS_DIR, false)?;
+        let metric_files = list(METRICS_DIR, false)?;
+        let trace_files = list(TRACES_DIR, false)?;
+        let change_files = list(CHANGES_DIR, false)?;
+        let config_files = list(CONFIGS_DIR, false)?;
+        let k8s_files = list(K8S_DIR, false)?;
+        skipped.sort();
         Ok(Bundle {
             root: root.to_path_buf(),
             incident,
-            log_files: list(LOGS_DIR, false)?,
-            metric_files: list(METRICS_DIR, false)?,
-            trace_files: list(TRACES_DIR, false)?,
-            change_files: list(CHANGES_DIR, false)?,
-            config_files: list(CONFIGS_DIR, false)?,
-            k8s_files: list(K8S_DIR, false)?,
+            log_files,
+            metric_files,
+            trace_files,
+            change_files,
+            config_files,
+            k8s_files,
             topology: load_topology(&root.join(TOPOLOGY_FILE))?,
+            skipped,
         })
     }
 
@@ -139,12 +151,23 @@ pub fn load_topology(path: &Path) -> Result<Option<Topology>, BundleError> {
         })
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn collect_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    skipped: &mut Vec<(PathBuf, String)>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            collect_files(&path, out)?;
+        // `file_type` does not follow links: a link is seen as a link.
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            skipped.push((
+                path,
+                "a symbolic link, not read: a bundle is read from inside itself only".into(),
+            ));
+        } else if kind.is_dir() {
+            collect_files(&path, out, skipped)?;
         } else if !entry.file_name().to_string_lossy().starts_with('.') {
             out.push(path);
         }
@@ -167,7 +190,18 @@ pub async fn investigate_bundle(
         config.into(),
     )
     .await?;
+    let mut report = report;
+    report.missing.extend(skipped_notes(bundle));
     Ok((report, ingested.summary))
+}
+
+/// One sentence per bundle entry not read, for the report's `missing`.
+pub fn skipped_notes(bundle: &Bundle) -> Vec<String> {
+    bundle
+        .skipped
+        .iter()
+        .map(|(path, why)| format!("{}: {why}", bundle.label(path)))
+        .collect()
 }
 
 /// A bundle ingested into a scratch index, ready for any number of investigations (the

@@ -58,6 +58,9 @@ pub fn render_text(report: &Report) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", headline(report));
     let _ = writeln!(out, "  {}", report.outcome_reason);
+    for m in &report.missing {
+        let _ = writeln!(out, "  not read: {m}");
+    }
     if report.candidates.is_empty() {
         return out;
     }
