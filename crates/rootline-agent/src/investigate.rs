@@ -6,7 +6,9 @@ use rootline_core::sketch::{SECONDS_SKETCH_SIZE, TRACE_SKETCH_SIZE, sketch_union
 use rootline_core::time::format_ns;
 use std::collections::BTreeMap;
 
-use rootline_core::{ChangeEvent, Incident, Report, TemplateStat, TraceAggregates, WindowStats};
+use rootline_core::{
+    ChangeEvent, Incident, Outcome, Report, TemplateStat, TraceAggregates, WindowStats,
+};
 use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, IndexError, LogIndex};
@@ -201,14 +203,30 @@ fn investigate_blocking(
         baseline_records,
         services_seen: services.len() as u64,
     };
+    // An alert is a symptom someone's monitoring saw: with candidates to show, small
+    // differences from the baseline are too little evidence, not "nothing happened".
+    let (outcome, outcome_reason) = match signals.outcome {
+        Outcome::NoIncidentDetected
+            if incident.alert.is_some() && !signals.candidates.is_empty() =>
+        {
+            (
+                Outcome::InsufficientEvidence,
+                format!(
+                    "an alert fired, but {}; check the candidates",
+                    signals.outcome_reason
+                ),
+            )
+        }
+        outcome => (outcome, signals.outcome_reason),
+    };
     let now = chrono::Utc::now();
     Ok(Report {
         investigation_id: uuid::Uuid::now_v7().to_string(),
         created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         incident,
         mode: "offline".into(),
-        outcome: signals.outcome,
-        outcome_reason: signals.outcome_reason,
+        outcome,
+        outcome_reason,
         stats,
         onset: Some(effective.onset),
         candidates: signals.candidates,
