@@ -41,6 +41,9 @@ pub struct PromSettings {
     /// Basic auth, when the API needs it (both or neither).
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Extra headers sent with every query, e.g. `X-Scope-OrgID` for a multi-tenant Mimir or
+    /// Cortex.
+    pub headers: BTreeMap<String, String>,
     /// Seconds one query may take before it is given up (and reported).
     pub timeout_secs: u64,
     /// Whether the documented default queries run ([`default_queries`]).
@@ -56,6 +59,7 @@ impl Default for PromSettings {
             bearer_token: None,
             username: None,
             password: None,
+            headers: BTreeMap::new(),
             timeout_secs: 10,
             default_queries: true,
             queries: Vec::new(),
@@ -125,6 +129,15 @@ impl PromClient {
                 "url {url:?} must start with http:// or https://"
             )));
         }
+        for (name, value) in &settings.headers {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || reqwest::header::HeaderValue::from_str(value).is_err()
+            {
+                return Err(PromError::Config(format!(
+                    "headers: {name:?} is not a valid HTTP header"
+                )));
+            }
+        }
         if settings.username.is_some() != settings.password.is_some() {
             return Err(PromError::Config(
                 "basic auth needs both username and password".into(),
@@ -185,6 +198,9 @@ impl PromClient {
                 ("end", &secs(end_ns)),
                 ("step", &format!("{}s", step.as_secs())),
             ]);
+        for (name, value) in &self.settings.headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
         if let Some(t) = &self.settings.bearer_token {
             req = req.bearer_auth(t);
         } else if let (Some(u), Some(p)) = (&self.settings.username, &self.settings.password) {

@@ -21,7 +21,10 @@ const UP: &str = r#"{"status":"success","data":{"resultType":"matrix","result":[
 const BAD: &str = r#"{"status":"error","errorType":"bad_data","error":"1:12: parse error: unclosed left parenthesis"}"#;
 
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<Option<String>>>>);
+struct Seen(
+    Arc<Mutex<Vec<Option<String>>>>,
+    Arc<Mutex<Vec<Option<String>>>>,
+);
 
 async fn query_range(
     State(seen): State<Seen>,
@@ -33,6 +36,11 @@ async fn query_range(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     seen.0.lock().unwrap().push(auth);
+    let tenant = headers
+        .get("x-scope-orgid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    seen.1.lock().unwrap().push(tenant);
     match q.get("query").map(String::as_str) {
         Some("up") => ([(header::CONTENT_TYPE, "application/json")], UP).into_response(),
         Some("slow") => {
@@ -112,6 +120,23 @@ async fn credentials_redirects_timeouts_and_errors() {
         seen.0.lock().unwrap().last().unwrap().as_deref(),
         Some("Basic cm9vdGxpbmU6cHc=")
     );
+
+    // An extra header (a Mimir tenant), with the bearer.
+    let mut s = settings(&url, &["up"]);
+    s.bearer_token = Some("s3cret".into());
+    s.headers.insert("X-Scope-OrgID".into(), "team-a".into());
+    PromClient::new(&s).unwrap().pull(&range).await;
+    assert_eq!(
+        seen.1.lock().unwrap().last().unwrap().as_deref(),
+        Some("team-a")
+    );
+    assert_eq!(
+        seen.0.lock().unwrap().last().unwrap().as_deref(),
+        Some("Bearer s3cret")
+    );
+    let mut bad = settings(&url, &["up"]);
+    bad.headers.insert("bad header".into(), "x".into());
+    assert!(PromClient::new(&bad).is_err());
 
     // None configured: none sent.
     PromClient::new(&settings(&url, &["up"]))
