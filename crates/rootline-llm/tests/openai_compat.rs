@@ -349,13 +349,18 @@ async fn valid_grounded_answer() {
             "{id} missing:\n{user}"
         );
     }
-    assert!(user.contains("1. ts-basic-service (exception, score 41.2), cites E1, E3"));
+    assert!(
+        user.contains(
+            "{\"entity\":\"ts-basic-service\",\"evidence_ids\":[\"E1\",\"E3\"],\"fault_type\":\"exception\",\"score\":41.2,"
+        ),
+        "{user}"
+    );
     assert!(user.contains("queryForTravel"));
 
     // The record: payload as sent, prompt identity, usage and cost; never the key.
     assert_eq!(out.request_payloads, vec![body.clone()]);
     assert_eq!(out.prompt.name, "hypotheses");
-    assert_eq!(out.prompt.version, 1);
+    assert_eq!(out.prompt.version, 2);
     assert_eq!(out.prompt.sha256.len(), 64);
     assert_eq!(out.model.as_deref(), Some("test-model"));
     assert_eq!(

@@ -317,8 +317,8 @@ async fn replay_with_another_model_reruns_only_the_model_on_frozen_evidence() {
     let prompts = dir.path().join("prompts");
     std::fs::create_dir_all(&prompts).unwrap();
     std::fs::copy(
-        repo_root().join("prompts/hypotheses.v1.md.j2"),
-        prompts.join("hypotheses.v2.md.j2"),
+        repo_root().join("prompts/hypotheses.v2.md.j2"),
+        prompts.join("hypotheses.v3.md.j2"),
     )
     .unwrap();
     let text = ok(
@@ -338,8 +338,8 @@ async fn replay_with_another_model_reruns_only_the_model_on_frozen_evidence() {
     )
     .await;
     assert!(text.contains("model: model-a -> model-b"), "{text}");
-    assert!(text.contains("prompt: hypotheses v1 ("), "{text}");
-    assert!(text.contains("-> hypotheses v2 ("), "{text}");
+    assert!(text.contains("prompt: hypotheses v2 ("), "{text}");
+    assert!(text.contains("-> hypotheses v3 ("), "{text}");
     assert!(
         text.contains("dropped: ts-basic-service (exception)"),
         "{text}"
