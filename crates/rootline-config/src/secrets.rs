@@ -9,7 +9,7 @@
 use sha2::{Digest, Sha256};
 
 /// What every mask starts with.
-pub const MASK_PREFIX: &str = "***#";
+pub use rootline_core::redact::MASK_PREFIX;
 
 /// Hashed in front of every secret, so that fingerprints are not plain SHA-256 prefixes that a
 /// generic lookup table could reverse.
@@ -26,11 +26,7 @@ pub fn mask(secret: &str) -> String {
 
 /// True for a value that is already a mask (so that masking twice changes nothing).
 pub fn is_mask(s: &str) -> bool {
-    s.len() == MASK_PREFIX.len() + 8
-        && s.starts_with(MASK_PREFIX)
-        && s[MASK_PREFIX.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    rootline_core::redact::is_fingerprint_mask(s)
 }
 
 /// Words that make a key a secret wherever they appear in it (`db_password`, `authToken`).
@@ -186,6 +182,16 @@ pub fn mask_text(s: &str) -> Option<String> {
             out = next;
             changed = true;
         }
+    }
+    // Then the one redaction engine (`rootline_core::redact`), which the model payloads, chat
+    // answers and the timeline use too: whatever it calls a secret (API tokens, webhook URLs,
+    // AWS secret keys, `pw: …`) is never stored either. The passes above keep a fingerprint for
+    // the secrets they know, so that a rotated one still shows as a change.
+    let mut counts = rootline_core::redact::RedactionCounts::new();
+    let redacted = rootline_core::redact::Redactor::default().redact(&out, &mut counts);
+    if !counts.is_empty() {
+        out = redacted;
+        changed = true;
     }
     changed.then_some(out)
 }
@@ -457,5 +463,26 @@ mod tests {
         assert_eq!(mask_text("nginx:1.25"), None);
         assert_eq!(mask_text("200m"), None);
         assert_eq!(mask_text("a bearer of bad news"), None);
+    }
+
+    /// Free text in a config file holding the secrets an adversarial test found stored in the
+    /// clear (#21, item 4).
+    #[test]
+    fn the_one_engine_masks_free_text_too() {
+        let text = "notes: pw: hunter2, ci ghp_0123456789abcdefghijABCDEFGHIJ, billing \
+                    sk_live_4eC39HqLyjWDarjtT1zdp7dc, alerts https://hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXXXXXXXXXX, \
+                    aws wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let masked = mask_text(text).unwrap();
+        for secret in [
+            "hunter2",
+            "ghp_0123456789abcdefghijABCDEFGHIJ",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "XXXXXXXXXXXXXXXXXXXXXXXX",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ] {
+            assert!(!masked.contains(secret), "{secret} in {masked}");
+        }
+        // Masking twice changes nothing.
+        assert_eq!(mask_text(&masked), None);
     }
 }

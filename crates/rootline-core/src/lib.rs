@@ -10,6 +10,7 @@ pub mod incident;
 pub mod k8s;
 pub mod observation;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod series;
 pub mod sketch;

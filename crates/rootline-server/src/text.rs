@@ -1,5 +1,7 @@
 //! Untrusted text on its way into a chat message, an HTML page or a URL. Log lines, alert
-//! payloads and command words all pass through here before they are shown.
+//! payloads and command words all pass through here before they are shown, and so through the
+//! one redaction engine (`rootline_core::redact`, the rules the model payloads and stored configs
+//! follow too): a password or token in a log line is never shown in chat or on the timeline.
 
 /// Escapes what chat markup gives meaning to, for Slack and Mattermost alike:
 /// - `<!channel>`, `<@U123>` and `<url|text>` (Slack) all start with `<`, escaped as entities;
@@ -31,6 +33,8 @@ pub fn escape_html(text: &str) -> String {
 }
 
 fn escape(text: &str, quotes: bool) -> String {
+    let mut counts = rootline_core::redact::RedactionCounts::new();
+    let text = rootline_core::redact::Redactor::default().redact(text, &mut counts);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -151,5 +155,16 @@ mod tests {
     fn truncates_by_characters() {
         assert_eq!(truncate("héllo", 3), "hél…");
         assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    /// #21, item 4: the chat answer and the timeline showed `password=hunter2` from a log line.
+    #[test]
+    fn secrets_are_redacted_before_they_are_shown() {
+        let line = "login failed password=hunter2 via https://hooks.slack.com/services/T1/B2/abcdefghijklmnop";
+        for shown in [escape_chat(line), escape_html(line)] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!shown.contains("abcdefghijklmnop"), "{shown}");
+            assert!(shown.contains("login failed password="), "{shown}");
+        }
     }
 }
