@@ -145,6 +145,33 @@ pub(crate) fn open_dir(dir: &Path, schema: Schema) -> Result<Index, IndexError> 
 /// own thread meanwhile), so a commit writes one segment, in ingest order, rather than one per
 /// core (which also makes template examples the same on every run), and one merge thread. The
 /// budget is per thread; a segment is flushed when it fills.
+/// Searchable segments an index keeps before a commit merges them into one. Every live ingest
+/// batch commits its own small segment, and a writer that is dropped after its commit never
+/// finishes the merges tantivy's merge policy starts: without a bound, segments pile up (one per
+/// batch), every search and commit slows down linearly and memory maps run out within hours at
+/// a collector's once-a-second flush.
+pub const MAX_SEGMENTS: usize = 12;
+
+/// After a commit: when the index holds more than [`MAX_SEGMENTS`] searchable segments, merges
+/// them all into one, synchronously (the merge publishes itself, the commit payload kept). The cost lands on one batch in
+/// `MAX_SEGMENTS`, and the segment count (and with it search and commit time) stays flat.
+pub(crate) fn bound_segments(index: &Index, writer: &mut IndexWriter) -> Result<(), IndexError> {
+    let ids = index.searchable_segment_ids()?;
+    if ids.len() > MAX_SEGMENTS {
+        writer.merge(&ids).wait()?;
+    }
+    Ok(())
+}
+
+/// A writer over `index` whose segments are merged only by [`bound_segments`]: tantivy's own
+/// merge policy starts background merges that a writer dropped after its commit abandons, and
+/// that would race the explicit merge.
+pub(crate) fn open_writer(index: &Index, memory_budget: usize) -> Result<IndexWriter, IndexError> {
+    let writer: IndexWriter = index.writer_with_options(writer_options(memory_budget))?;
+    writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+    Ok(writer)
+}
+
 pub(crate) fn writer_options(memory_budget: usize) -> tantivy::indexer::IndexWriterOptions {
     tantivy::indexer::IndexWriterOptions::builder()
         .num_worker_threads(1)
@@ -198,9 +225,7 @@ impl LogIndex {
 
     /// The single writer. Records become visible (and durable) at [`LogWriter::commit`].
     pub fn writer(&self) -> Result<LogWriter<'_>, IndexError> {
-        let writer = self
-            .index
-            .writer_with_options(writer_options(128_000_000))?;
+        let writer = open_writer(&self.index, 128_000_000)?;
         Ok(LogWriter {
             owner: self,
             writer,
@@ -538,6 +563,7 @@ impl LogWriter<'_> {
     /// Makes everything added so far durable, then visible to this process's searches.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.writer.commit()?;
+        bound_segments(&self.owner.index, &mut self.writer)?;
         self.pending = 0;
         self.owner.reload()
     }
@@ -548,6 +574,7 @@ impl LogWriter<'_> {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(payload);
         prepared.commit()?;
+        bound_segments(&self.owner.index, &mut self.writer)?;
         self.pending = 0;
         self.owner.reload()
     }
@@ -556,6 +583,30 @@ impl LogWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A live ingest commits one small batch after another, each with a fresh writer: the
+    /// segment count stays bounded, every record stays searchable, and the ledger payload of the
+    /// last commit survives the merges (#21, item 3).
+    #[test]
+    fn many_small_commits_keep_segments_bounded_and_the_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = LogIndex::open(dir.path()).unwrap();
+        for i in 0..40i64 {
+            let mut w = idx.writer().unwrap();
+            w.insert(&record(&format!("r{i}"), i, "api", Level::Info, "hello"))
+                .unwrap();
+            w.commit_with_payload(&format!("batch-{i}")).unwrap();
+        }
+        let segments = idx.index.searchable_segment_ids().unwrap().len();
+        assert!(segments <= MAX_SEGMENTS, "{segments} segments");
+        assert_eq!(idx.count(&Filter::default()).unwrap(), 40);
+        assert_eq!(idx.commit_payload().unwrap().as_deref(), Some("batch-39"));
+        // And after a reopen (what a restart sees).
+        drop(idx);
+        let idx = LogIndex::open(dir.path()).unwrap();
+        assert_eq!(idx.count(&Filter::default()).unwrap(), 40);
+        assert_eq!(idx.commit_payload().unwrap().as_deref(), Some("batch-39"));
+    }
 
     fn record(id: &str, ts: i64, service: &str, level: Level, message: &str) -> LogRecord {
         LogRecord {

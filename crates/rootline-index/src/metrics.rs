@@ -135,9 +135,7 @@ impl MetricIndex {
 
     /// The single writer. Points become visible (and durable) at [`MetricWriter::commit`].
     pub fn writer(&self) -> Result<MetricWriter<'_>, IndexError> {
-        let writer = self
-            .index
-            .writer_with_options(crate::writer_options(64_000_000))?;
+        let writer = crate::open_writer(&self.index, 64_000_000)?;
         Ok(MetricWriter {
             owner: self,
             writer,
@@ -438,6 +436,7 @@ impl MetricWriter<'_> {
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.flush()?;
         self.writer.commit()?;
+        crate::bound_segments(&self.owner.index, &mut self.writer)?;
         self.pending = 0;
         self.added.clear();
         self.owner.reload()

@@ -146,9 +146,7 @@ impl SpanIndex {
 
     /// The single writer. Spans become visible (and durable) at [`SpanWriter::commit`].
     pub fn writer(&self) -> Result<SpanWriter<'_>, IndexError> {
-        let writer = self
-            .index
-            .writer_with_options(crate::writer_options(64_000_000))?;
+        let writer = crate::open_writer(&self.index, 64_000_000)?;
         // Holding the writer lock, nobody else commits: what the reader sees now stays the
         // committed state until our own commit.
         self.reload()?;
@@ -372,6 +370,7 @@ impl SpanWriter<'_> {
     /// Makes everything added so far durable, then visible to this process's searches.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.writer.commit()?;
+        crate::bound_segments(&self.owner.index, &mut self.writer)?;
         self.pending = 0;
         self.owner.reload()?;
         self.committed = self.owner.committed_ids()?;
