@@ -153,13 +153,21 @@ pub(crate) fn open_dir(dir: &Path, schema: Schema) -> Result<Index, IndexError> 
 pub const MAX_SEGMENTS: usize = 12;
 
 /// After a commit: when the index holds more than [`MAX_SEGMENTS`] searchable segments, merges
-/// them all into one, synchronously (the merge publishes itself, the commit payload kept). The cost lands on one batch in
-/// `MAX_SEGMENTS`, and the segment count (and with it search and commit time) stays flat.
+/// the smallest of them into one, synchronously (the merge publishes itself, the commit payload
+/// kept), leaving the `MAX_SEGMENTS / 2 - 1` largest as they are. Merging the smallest, not all,
+/// keeps the cost of a merge near the size of the recent batches rather than of the whole index
+/// (a size-tiered policy: a record is rewritten about log(n) times, not once per merge). The
+/// segment count, and with it search and commit time, stays flat.
 pub(crate) fn bound_segments(index: &Index, writer: &mut IndexWriter) -> Result<(), IndexError> {
-    let ids = index.searchable_segment_ids()?;
-    if ids.len() > MAX_SEGMENTS {
-        writer.merge(&ids).wait()?;
+    let mut metas = index.searchable_segment_metas()?;
+    if metas.len() <= MAX_SEGMENTS {
+        return Ok(());
     }
+    metas.sort_by_key(|m| (m.num_docs(), m.id().uuid_string()));
+    let keep = MAX_SEGMENTS / 2 - 1;
+    let ids: Vec<tantivy::index::SegmentId> =
+        metas[..metas.len() - keep].iter().map(|m| m.id()).collect();
+    writer.merge(&ids).wait()?;
     Ok(())
 }
 
