@@ -171,6 +171,10 @@ pub enum UserCommand {
     Disable { name: String },
 }
 
+/// Days a token lives unless `--expires-in-days` or `--never-expires` says otherwise: a token
+/// forgotten in a script or a chat paste stops working on its own.
+pub const DEFAULT_TOKEN_DAYS: i64 = 90;
+
 #[derive(Subcommand, Debug)]
 pub enum TokenCommand {
     /// Create an API token for a user; it is printed once and stored only as a hash.
@@ -178,9 +182,12 @@ pub enum TokenCommand {
         user: String,
         #[arg(long, default_value = "")]
         label: String,
-        /// Days until it expires (default: never).
+        /// Days until it expires.
+        #[arg(long, default_value_t = DEFAULT_TOKEN_DAYS, conflicts_with = "never_expires")]
+        expires_in_days: i64,
+        /// A token that never expires (a service account you rotate by hand).
         #[arg(long)]
-        expires_in_days: Option<i64>,
+        never_expires: bool,
     },
     /// Revoke a token by its id (`tok_…`, as `token create` printed it): it stops working at
     /// once.
@@ -547,19 +554,23 @@ pub async fn run_token(cmd: TokenCommand, store: &Store, out: &mut dyn Write) ->
             user,
             label,
             expires_in_days,
+            never_expires,
         } => {
-            if expires_in_days.is_some_and(|d| d <= 0) {
+            if expires_in_days <= 0 {
                 bail!("--expires-in-days must be positive");
             }
-            let expires = expires_in_days.map(|d| Utc::now() + Duration::days(d));
+            let expires = (!never_expires).then(|| Utc::now() + Duration::days(expires_in_days));
             let t = store
                 .create_token(&user, &label, expires, LOCAL_ADMIN)
                 .await?;
             // The token alone on stdout, so that scripts can capture it; the note on stderr.
             writeln!(out, "{}", t.token)?;
             eprintln!(
-                "token {} for {} ({}); it is shown only now and stored only as a hash",
-                t.id, t.user.name, t.user.role
+                "token {} for {} ({}), expires {}; it is shown only now and stored only as a hash",
+                t.id,
+                t.user.name,
+                t.user.role,
+                t.expires_at.as_deref().unwrap_or("never")
             );
         }
         TokenCommand::Revoke { id } => {

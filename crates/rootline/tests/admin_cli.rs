@@ -288,6 +288,46 @@ async fn tokens_are_revoked_and_users_disabled_from_the_cli() {
         .await
         .unwrap();
     let second = ok(&store, &["token", "create", "rae"]).await;
+    // Tokens expire after 90 days unless told otherwise.
+    let users = store.list_users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    let expiry: Option<String> = sqlx::query_scalar(
+        "SELECT expires_at FROM api_tokens WHERE label = '' ORDER BY created_at DESC LIMIT 1",
+    )
+    .fetch_one(&mut sqlx::SqliteConnection::connect(&url).await.unwrap())
+    .await
+    .unwrap();
+    let expiry = chrono::DateTime::parse_from_rfc3339(&expiry.expect("an expiry")).unwrap();
+    let days = (expiry.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+    assert!((89..=90).contains(&days), "{days}");
+    let forever = ok(
+        &store,
+        &[
+            "token",
+            "create",
+            "rae",
+            "--never-expires",
+            "--label",
+            "svc",
+        ],
+    )
+    .await;
+    assert!(store.authenticate(forever.trim()).await.unwrap().is_some());
+    assert!(
+        run(
+            &store,
+            &[
+                "token",
+                "create",
+                "rae",
+                "--never-expires",
+                "--expires-in-days",
+                "3"
+            ]
+        )
+        .await
+        .is_err()
+    );
     let out = ok(&store, &["token", "revoke", &first.id]).await;
     assert_eq!(out.trim(), format!("token {} revoked", first.id));
     assert!(store.authenticate(&first.token).await.unwrap().is_none());
