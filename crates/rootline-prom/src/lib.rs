@@ -48,6 +48,10 @@ pub struct PromSettings {
     pub timeout_secs: u64,
     /// Whether the documented default queries run ([`default_queries`]).
     pub default_queries: bool,
+    /// The label that names a service in these metrics (`service`, `job`, `app`, ...): when set,
+    /// the service-level default queries are narrowed to the incident's services and their
+    /// neighbours (see [`selectors`]). None (the default): nothing is narrowed.
+    pub focus_label: Option<String>,
     /// Queries the team adds: `[[prometheus.queries]] name = "...", query = "..."`.
     pub queries: Vec<NamedQuery>,
 }
@@ -62,16 +66,22 @@ impl Default for PromSettings {
             headers: BTreeMap::new(),
             timeout_secs: 10,
             default_queries: true,
+            focus_label: None,
             queries: Vec::new(),
         }
     }
 }
 
 impl PromSettings {
-    /// Every query that runs: the defaults (when on), then the team's.
-    pub fn all_queries(&self) -> Vec<NamedQuery> {
+    /// Every query that runs: the defaults (when on, narrowed to `focus` when a focus label is
+    /// set), then the team's.
+    pub fn all_queries(&self, focus: &[String]) -> Vec<NamedQuery> {
+        let matcher = self
+            .focus_label
+            .as_deref()
+            .map_or_else(String::new, |label| selectors::focus_matcher(label, focus));
         let mut q = if self.default_queries {
-            default_queries()
+            default_queries(&matcher)
         } else {
             Vec::new()
         };
@@ -156,11 +166,12 @@ impl PromClient {
         })
     }
 
-    /// Runs every query over every range (unix ns, start inclusive, end inclusive).
-    pub async fn pull(&self, ranges: &[(i64, i64)]) -> Pulled {
+    /// Runs every query over every range (unix ns, start inclusive, end inclusive); `focus`:
+    /// the services to narrow to (when a focus label is set).
+    pub async fn pull(&self, ranges: &[(i64, i64)], focus: &[String]) -> Pulled {
         let mut pulled = Pulled::default();
         let mut keys = std::collections::BTreeSet::new();
-        for q in self.settings.all_queries() {
+        for q in self.settings.all_queries(focus) {
             for &(start, end) in ranges {
                 match self.query_range(&q, start, end).await {
                     Ok(points) => {

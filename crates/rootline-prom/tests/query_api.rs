@@ -24,6 +24,7 @@ const BAD: &str = r#"{"status":"error","errorType":"bad_data","error":"1:12: par
 struct Seen(
     Arc<Mutex<Vec<Option<String>>>>,
     Arc<Mutex<Vec<Option<String>>>>,
+    Arc<Mutex<Vec<String>>>,
 );
 
 async fn query_range(
@@ -41,6 +42,10 @@ async fn query_range(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     seen.1.lock().unwrap().push(tenant);
+    seen.2
+        .lock()
+        .unwrap()
+        .push(q.get("query").cloned().unwrap_or_default());
     match q.get("query").map(String::as_str) {
         Some("up") => ([(header::CONTENT_TYPE, "application/json")], UP).into_response(),
         Some("slow") => {
@@ -99,7 +104,7 @@ async fn credentials_redirects_timeouts_and_errors() {
     // Bearer.
     let mut s = settings(&url, &["up"]);
     s.bearer_token = Some("s3cret".into());
-    let pulled = PromClient::new(&s).unwrap().pull(&range).await;
+    let pulled = PromClient::new(&s).unwrap().pull(&range, &[]).await;
     assert!(pulled.problems.is_empty(), "{:?}", pulled.problems);
     assert_eq!(pulled.points.len(), 2);
     assert_eq!(pulled.series, 1);
@@ -114,7 +119,7 @@ async fn credentials_redirects_timeouts_and_errors() {
     let mut s = settings(&url, &["up"]);
     s.username = Some("rootline".into());
     s.password = Some("pw".into());
-    PromClient::new(&s).unwrap().pull(&range).await;
+    PromClient::new(&s).unwrap().pull(&range, &[]).await;
     // base64("rootline:pw")
     assert_eq!(
         seen.0.lock().unwrap().last().unwrap().as_deref(),
@@ -125,7 +130,7 @@ async fn credentials_redirects_timeouts_and_errors() {
     let mut s = settings(&url, &["up"]);
     s.bearer_token = Some("s3cret".into());
     s.headers.insert("X-Scope-OrgID".into(), "team-a".into());
-    PromClient::new(&s).unwrap().pull(&range).await;
+    PromClient::new(&s).unwrap().pull(&range, &[]).await;
     assert_eq!(
         seen.1.lock().unwrap().last().unwrap().as_deref(),
         Some("team-a")
@@ -138,17 +143,46 @@ async fn credentials_redirects_timeouts_and_errors() {
     bad.headers.insert("bad header".into(), "x".into());
     assert!(PromClient::new(&bad).is_err());
 
+    // Narrowed to the incident's services by the configured label (defaults on, one range).
+    let mut s = settings(&url, &[]);
+    s.default_queries = true;
+    s.focus_label = Some("service".into());
+    PromClient::new(&s)
+        .unwrap()
+        .pull(&range, &["checkout".into(), "cart".into()])
+        .await;
+    let queries = seen.2.lock().unwrap().clone();
+    assert!(
+        queries.contains(&r#"up{service=~"checkout|cart"}"#.to_string()),
+        "{queries:?}"
+    );
+    // Without a focus label nothing is narrowed.
+    s.focus_label = None;
+    PromClient::new(&s)
+        .unwrap()
+        .pull(&range, &["checkout".into()])
+        .await;
+    assert!(
+        seen.2
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(8)
+            .any(|q| q == "up")
+    );
+
     // None configured: none sent.
     PromClient::new(&settings(&url, &["up"]))
         .unwrap()
-        .pull(&range)
+        .pull(&range, &[])
         .await;
     assert_eq!(seen.0.lock().unwrap().last().unwrap(), &None);
 
     // A redirect, an error and a slow answer: each named, the good query still pulled.
     let mut s = settings(&url, &["moved", "sum by (job", "slow", "up"]);
     s.bearer_token = Some("s3cret".into());
-    let pulled = PromClient::new(&s).unwrap().pull(&range).await;
+    let pulled = PromClient::new(&s).unwrap().pull(&range, &[]).await;
     assert_eq!(pulled.points.len(), 2, "the good query still counts");
     let problems: Vec<(String, String)> = pulled
         .problems

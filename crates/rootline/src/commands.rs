@@ -464,8 +464,9 @@ async fn investigate(settings: &Settings, args: InvestigateArgs) -> Result<ExitC
         }
         if prometheus.url.is_some() {
             let ranges = crate::prom_pull::ranges(&settings.engine, (start_ns, end_ns));
+            let focus = crate::prom_pull::focus_of(&incident.services, topology.as_ref());
             let (scratch, problems) =
-                crate::prom_pull::pull_into_scratch(&prometheus, metrics, &ranges).await?;
+                crate::prom_pull::pull_into_scratch(&prometheus, metrics, &ranges, &focus).await?;
             for p in &problems {
                 eprintln!("warning: {p}");
             }

@@ -112,10 +112,15 @@ impl LiveInvestigations {
         let mut missing = Vec::new();
         if self.prometheus.url.is_some() {
             let ranges = crate::prom_pull::ranges(&self.engine, (start_ns, end_ns));
-            let (scratch, problems) =
-                crate::prom_pull::pull_into_scratch(&self.prometheus, Some(metrics), &ranges)
-                    .await
-                    .map_err(|e| ServiceError::Internal(e.into()))?;
+            let focus = crate::prom_pull::focus_of(&incident.services, topology.as_ref());
+            let (scratch, problems) = crate::prom_pull::pull_into_scratch(
+                &self.prometheus,
+                Some(metrics),
+                &ranges,
+                &focus,
+            )
+            .await
+            .map_err(|e| ServiceError::Internal(e.into()))?;
             metrics = scratch;
             missing = problems;
         }

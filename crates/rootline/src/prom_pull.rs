@@ -23,16 +23,41 @@ pub fn ranges(engine: &EngineConfig, (start, end): (i64, i64)) -> Vec<(i64, i64)
     ]
 }
 
+/// The services a pull may be narrowed to (`[prometheus] focus_label`): the incident's, and
+/// their callers and callees in the declared topology. Empty when the incident names none.
+pub fn focus_of(
+    services: &[String],
+    topology: Option<&rootline_core::observation::Topology>,
+) -> Vec<String> {
+    let mut focus: std::collections::BTreeSet<String> = services.iter().cloned().collect();
+    if let Some(t) = topology {
+        for s in services {
+            let service = t.services.get(s).unwrap_or(s);
+            focus.insert(service.clone());
+            if let Some(callees) = t.calls.get(service) {
+                focus.extend(callees.iter().cloned());
+            }
+            for (caller, callees) in &t.calls {
+                if callees.contains(service) {
+                    focus.insert(caller.clone());
+                }
+            }
+        }
+    }
+    focus.into_iter().collect()
+}
+
 /// A scratch index holding `own`'s series over `ranges` and what the query API returned, and a
 /// sentence per query that failed (for the report's `missing`). An error only when the settings
-/// are unusable.
+/// are unusable. `focus`: see [`focus_of`].
 pub async fn pull_into_scratch(
     settings: &PromSettings,
     own: Option<Arc<MetricIndex>>,
     ranges: &[(i64, i64)],
+    focus: &[String],
 ) -> anyhow::Result<(Arc<MetricIndex>, Vec<String>)> {
     let client = PromClient::new(settings)?;
-    let pulled = client.pull(ranges).await;
+    let pulled = client.pull(ranges, focus).await;
     let missing: Vec<String> = pulled
         .problems
         .iter()
