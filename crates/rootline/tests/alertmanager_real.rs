@@ -11,25 +11,19 @@ mod process;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use process::{Killed, free_port, serve};
-
-fn installed(candidates: &[&'static str]) -> Option<&'static str> {
-    candidates.iter().copied().find(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
+use process::{Killed, free_port, installed, serve};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_prometheus_alert_through_a_real_alertmanager_becomes_one_investigation() {
     let (Some(prometheus), Some(alertmanager)) = (
-        installed(&["prometheus", "/usr/bin/prometheus"]),
-        installed(&[
-            "prometheus-alertmanager",
-            "/usr/bin/prometheus-alertmanager",
-        ]),
+        installed(&["prometheus", "/usr/bin/prometheus"], "--version"),
+        installed(
+            &[
+                "prometheus-alertmanager",
+                "/usr/bin/prometheus-alertmanager",
+            ],
+            "--version",
+        ),
     ) else {
         eprintln!(
             "skipped: Debian's prometheus and prometheus-alertmanager are needed (scripts/test.sh installs them when it can)"

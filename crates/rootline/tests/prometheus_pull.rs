@@ -13,16 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use process::{Killed, free_port, serve};
-
-fn installed(candidates: &[&'static str], version_flag: &str) -> Option<&'static str> {
-    candidates.iter().copied().find(|b| {
-        Command::new(b)
-            .arg(version_flag)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
+use process::{Killed, free_port, installed, serve};
 
 /// Waits until the query API at `addr` has `at_least` samples of `up` (scraped every second):
 /// true when it did within three minutes.

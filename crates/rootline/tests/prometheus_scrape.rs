@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use process::{Killed, free_port, serve};
+use process::{Killed, free_port, installed, serve};
 
 /// The value of a Prometheus instant query's first sample, when there is one.
 async fn query(client: &reqwest::Client, prometheus: &str, promql: &str) -> Option<f64> {
@@ -31,12 +31,8 @@ async fn query(client: &reqwest::Client, prometheus: &str, promql: &str) -> Opti
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_real_prometheus_scrapes_rootlines_own_series() {
-    let Some(prometheus_bin) = ["prometheus", "/usr/bin/prometheus"].into_iter().find(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) else {
+    let Some(prometheus_bin) = installed(&["prometheus", "/usr/bin/prometheus"], "--version")
+    else {
         eprintln!(
             "skipped: Debian's prometheus is not installed (scripts/test.sh installs it when it can)"
         );

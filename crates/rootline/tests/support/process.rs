@@ -16,6 +16,19 @@ impl Drop for Killed {
     }
 }
 
+/// The first of `candidates` that runs with `version_flag` (a Debian package's binary, by name
+/// or path), or `None` when none is installed.
+// Not every test that includes this file needs it.
+#[allow(dead_code)]
+pub fn installed(candidates: &[&'static str], version_flag: &str) -> Option<&'static str> {
+    candidates.iter().copied().find(|b| {
+        Command::new(b)
+            .arg(version_flag)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
 /// A local port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
