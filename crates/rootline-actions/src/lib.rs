@@ -35,8 +35,8 @@ pub use executor::{
     WebhookConfigError, WebhookExecutor, sign, verify_signature,
 };
 pub use model::{
-    Action, ActionContent, ActionState, Actor, Approval, ExecutionOutcome, Role, canonical_json,
-    sha256_hex,
+    Action, ActionContent, ActionState, Actor, Approval, ExecutionOutcome, Role, Scope,
+    canonical_json, sha256_hex,
 };
 
 /// Why a rule refused. Messages name the action and what to do; none carries a secret.

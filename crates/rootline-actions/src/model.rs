@@ -60,6 +60,96 @@ impl FromStr for Role {
     }
 }
 
+/// What a credential may be used for: each HTTP route needs one scope (`rootline-server`'s
+/// `auth.rs` holds the table). A token carries a subset of its user's role's scopes, so a
+/// collector gets an ingest-only token and a dashboard a read-only one; the role checks of the
+/// governance rules still apply on top (an `approve` scope does not make a responder an
+/// approver).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Send telemetry, change events and config versions (the ingest API, OTLP, changes).
+    Ingest,
+    /// Read incidents, investigations, changes, configs, verdicts, actions, the audit log and
+    /// the timeline pages.
+    Read,
+    /// Run investigations (the API, the Alertmanager receiver).
+    Investigate,
+    /// Record verdicts.
+    Verdict,
+    /// Propose, revise and execute actions (execution still needs the approvals).
+    Act,
+    /// Approve and reject actions.
+    Approve,
+    /// Everything, including what later admin routes add.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 7] = [
+        Scope::Ingest,
+        Scope::Read,
+        Scope::Investigate,
+        Scope::Verdict,
+        Scope::Act,
+        Scope::Approve,
+        Scope::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ingest => "ingest",
+            Scope::Read => "read",
+            Scope::Investigate => "investigate",
+            Scope::Verdict => "verdict",
+            Scope::Act => "act",
+            Scope::Approve => "approve",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// The least role whose tokens may carry this scope.
+    pub fn least_role(self) -> Role {
+        match self {
+            Scope::Read => Role::Viewer,
+            Scope::Ingest | Scope::Investigate | Scope::Verdict | Scope::Act => Role::Responder,
+            Scope::Approve => Role::Approver,
+            Scope::Admin => Role::Admin,
+        }
+    }
+}
+
+impl Role {
+    /// The scopes a token of this role carries unless created with fewer.
+    pub fn default_scopes(self) -> Vec<Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(|s| self.allows(s.least_role()))
+            .collect()
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Scope, String> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown scope {s:?}: expected ingest, read, investigate, verdict, act, approve or admin"
+                )
+            })
+    }
+}
+
 /// Who does something. A user comes from an authenticated token (or the local CLI); the agent
 /// is the investigation pipeline, which may propose actions but never approve or run them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -455,6 +545,14 @@ mod tests {
         assert!(!Role::Viewer.allows(Role::Responder));
         assert_eq!("Approver".parse::<Role>(), Ok(Role::Approver));
         assert!("root".parse::<Role>().unwrap_err().contains("root"));
+        assert_eq!(Role::Viewer.default_scopes(), vec![Scope::Read]);
+        assert!(!Role::Responder.default_scopes().contains(&Scope::Approve));
+        assert!(Role::Responder.default_scopes().contains(&Scope::Ingest));
+        assert!(Role::Approver.default_scopes().contains(&Scope::Approve));
+        assert!(!Role::Approver.default_scopes().contains(&Scope::Admin));
+        assert_eq!(Role::Admin.default_scopes(), Scope::ALL.to_vec());
+        assert_eq!(" Ingest".parse::<Scope>(), Ok(Scope::Ingest));
+        assert!("write".parse::<Scope>().unwrap_err().contains("write"));
     }
 
     #[test]

@@ -104,6 +104,13 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = json!({"error": {"code": self.code(), "message": self.public_message()}});
         let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: says how to authenticate.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"rootline\""),
+            );
+        }
         response.extensions_mut().insert(Arc::new(self));
         response
     }

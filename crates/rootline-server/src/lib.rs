@@ -7,7 +7,9 @@
 //!
 //! | method and path | response |
 //! |---|---|
-//! | `GET /healthz` | `{"status":"ok"}`, or 503 when the store does not answer |
+//! | `GET /healthz` | `{"status":"ok"}`, or 503 when the store does not answer (no credential) |
+//! | `GET /metrics` | counts in Prometheus text format (no credential) |
+//! | `GET/POST /ui/login`, `POST /ui/logout` | the browser's login with a token or a one-time link (see `login.rs`) |
 //! | `GET /api/v1/incidents` | `{"incidents": [Incident…]}`, newest start first |
 //! | `GET /api/v1/incidents/{id}` | the [`rootline_core::Incident`], 404 when missing |
 //! | `GET /api/v1/incidents/{id}/investigations` | `{"investigations": [summary…]}`, newest first; 404 when the incident is missing |
@@ -19,7 +21,9 @@
 //! | `POST /chatops/slash` | the Slack-compatible slash command (`investigate`, `show`, `incidents`), when [`AppState::with_chatops`] is used (see `chatops.rs`) |
 //! | `POST /api/v1/ingest/{logs,traces,metrics}`, `POST /v1/{logs,metrics,traces}` (OTLP/HTTP) | telemetry ingest, when [`AppState::with_ingest`] is used (see `ingest.rs`) |
 //!
-//! Every error is `{"error": {"code": "...", "message": "..."}}` (see [`ApiError`]).
+//! Every other route needs a credential with its scope (see `auth.rs`): a missing or bad one is a
+//! 401, one without the scope a 403. Every error is `{"error": {"code": "...", "message": "..."}}`
+//! (see [`ApiError`]).
 //!
 //! # Layout
 //!
@@ -29,7 +33,8 @@
 //!   middleware that logs them.
 //! - `service`: the [`IncidentService`] trait the handlers depend on, implemented for
 //!   [`rootline_store::Store`].
-//! - `auth`: the spot where request authentication goes.
+//! - `auth`: the one place where a request's credential is checked against the scope its route
+//!   needs (the table is `auth::access`); `login`: the browser's login pages.
 //!
 //! # Architecture invariant
 //!
@@ -44,6 +49,7 @@ mod changes;
 mod chatops;
 mod error;
 mod ingest;
+mod login;
 mod observe;
 mod origin;
 mod routes;
@@ -66,6 +72,7 @@ use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use auth::{AuthMode, Sessions};
 pub use changes::ChangeService;
 pub use chatops::{ChatMessage, ChatopsConfig, InvestigateService, slack_signature};
 pub use error::ApiError;
@@ -92,6 +99,12 @@ pub struct AppState {
     /// Host names this server answers to besides loopback, its listen address and the chat
     /// public URL's host (a reverse proxy's name, a DNS name on the LAN).
     pub allowed_hosts: Vec<String>,
+    /// Whether requests need a credential ([`AuthMode::Required`] unless changed).
+    pub auth: AuthMode,
+    /// Browser sessions and one-time login codes.
+    pub sessions: Arc<Sessions>,
+    /// Whether the session cookie is marked `Secure` (the server is reached over https).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -103,7 +116,29 @@ impl AppState {
             investigations: None,
             chatops: None,
             allowed_hosts: Vec::new(),
+            auth: AuthMode::Required,
+            sessions: Arc::default(),
+            secure_cookies: false,
         }
+    }
+
+    /// Whether requests need a credential. [`AuthMode::Off`] is for a throwaway demo on
+    /// loopback: `rootline serve --no-auth` refuses any other address.
+    pub fn with_auth(mut self, auth: AuthMode) -> AppState {
+        self.auth = auth;
+        self
+    }
+
+    /// Marks the session cookie `Secure`, for a server reached over https.
+    pub fn with_secure_cookies(mut self, secure: bool) -> AppState {
+        self.secure_cookies = secure;
+        self
+    }
+
+    /// A one-time login link's code for `user`: `/ui/login?code=<it>` opens a browser session
+    /// as that user once (within a day, on this process).
+    pub fn login_code(&self, user: &str) -> String {
+        self.sessions.login_code(user)
     }
 
     /// Lets the slash command run investigations over what the server has ingested.
@@ -151,8 +186,7 @@ pub fn app(state: AppState) -> Router {
         .route("/alerts/alertmanager", post(alerts::alertmanager))
         .merge(changes::routes())
         .merge(verdicts::routes())
-        .merge(ingest::api_routes())
-        .route_layer(middleware::from_fn(auth::require_token));
+        .merge(ingest::api_routes());
 
     Router::new()
         .route("/healthz", get(routes::healthz))
@@ -163,8 +197,12 @@ pub fn app(state: AppState) -> Router {
         // The web incident timeline: HTML over the same read services as the JSON API.
         .route("/ui", get(timeline::incidents_page))
         .route("/ui/incidents/{id}", get(timeline::incident_page))
+        .route("/ui/login", get(login::page).post(login::with_token))
+        .route("/ui/logout", post(login::logout))
         .nest("/api/v1", api)
-        .merge(ingest::otlp_routes().route_layer(middleware::from_fn(auth::require_token)))
+        .merge(ingest::otlp_routes())
+        // Every routed request needs the scope its route template needs (`auth::access`).
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
         // Every routed request counted by its route template (after routing, so the template
         // is known).
         .route_layer(middleware::from_fn(observe::track))

@@ -28,7 +28,7 @@ use crate::routes::{Id, InvestigationSummary};
 use crate::text::{escape_html as escape, truncate, url_component};
 
 /// No script, no remote resource: styles are inline, the swimlane is inline SVG.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /// Incidents listed on `/ui`.
 const LISTED_INCIDENTS: usize = 100;
 /// Candidates shown in the table.
@@ -36,7 +36,7 @@ const SHOWN_CANDIDATES: usize = 10;
 /// Lanes in the swimlane; the other entities' evidence is still listed below it.
 const MAX_LANES: usize = 16;
 
-fn html_page(title: &str, body: String) -> Response {
+pub(crate) fn html_page(title: &str, body: String) -> Response {
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -127,7 +127,10 @@ pub(crate) async fn incident_page(
 }
 
 fn render_incidents(rows: &[(&Incident, Option<rootline_store::InvestigationSummary>)]) -> String {
-    let mut out = String::from("<header><h1>rootline incidents</h1></header><main>");
+    let mut out = String::from(
+        "<header><h1>rootline incidents</h1><form method=\"post\" action=\"/ui/logout\">\
+         <button type=\"submit\">Log out</button></form></header><main>",
+    );
     if rows.is_empty() {
         out.push_str(
             "<p>No incidents yet. Run <code>rootline investigate</code> or \

@@ -33,8 +33,8 @@ use rootline_actions::{
     Action, ActionContent, Approval, ApprovalPolicy, Executor, Refusal, RefusalKind,
 };
 use rootline_store::{
-    ApprovalResult, AuditEntry, AuditVerification, GovernanceError, Judgement, NewAction,
-    NewVerdict, Store, User, Verdict, VerdictTarget,
+    ApprovalResult, AuditEntry, AuditVerification, Credential, GovernanceError, Judgement,
+    NewAction, NewVerdict, Store, User, Verdict, VerdictTarget,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -46,10 +46,15 @@ use crate::service::{BoxFuture, ServiceError};
 /// What the governance handlers need from the store. Every method takes the authenticated user
 /// (or none, for `authenticate`) and returns the store's errors, which [`api_error`] maps.
 pub trait GovernanceService: Send + Sync + 'static {
-    fn authenticate<'a>(
+    /// The user and scopes behind a token; `None` for an unknown, expired or revoked token or
+    /// a disabled user.
+    fn credential<'a>(
         &'a self,
         token: &'a str,
-    ) -> BoxFuture<'a, Result<Option<User>, GovernanceError>>;
+    ) -> BoxFuture<'a, Result<Option<Credential>, GovernanceError>>;
+
+    /// A user by name (a browser session opened with a login link is checked against it).
+    fn user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<User>, GovernanceError>>;
 
     fn record_verdict<'a>(
         &'a self,
@@ -111,11 +116,15 @@ pub trait GovernanceService: Send + Sync + 'static {
 }
 
 impl GovernanceService for Store {
-    fn authenticate<'a>(
+    fn credential<'a>(
         &'a self,
         token: &'a str,
-    ) -> BoxFuture<'a, Result<Option<User>, GovernanceError>> {
-        Box::pin(async move { Ok(Store::authenticate(self, token).await?) })
+    ) -> BoxFuture<'a, Result<Option<Credential>, GovernanceError>> {
+        Box::pin(async move { Ok(Store::credential(self, token).await?) })
+    }
+
+    fn user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<User>, GovernanceError>> {
+        Box::pin(async move { Ok(Store::get_user(self, name).await?) })
     }
 
     fn record_verdict<'a>(
@@ -243,34 +252,25 @@ fn service(state: &AppState) -> Result<&dyn GovernanceService, ApiError> {
     })
 }
 
-/// The user behind the request's bearer token.
+/// The user behind the request's credential: the one the authentication layer (`auth.rs`)
+/// found, else the request's bearer token (with `--no-auth`, where the layer lets requests
+/// through without one: governance records who acted, so it still needs a user).
 #[derive(Debug)]
 pub(crate) struct Authenticated(pub User);
-
-/// Longest `Authorization` header value considered, in bytes.
-const MAX_AUTH_LEN: usize = 512;
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = || ApiError::Unauthorized("a valid bearer token is required".to_owned());
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| v.len() <= MAX_AUTH_LEN)
-            .ok_or_else(unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(unauthorized)?;
-        let svc = service(state)?;
-        match svc.authenticate(token).await.map_err(api_error)? {
-            Some(user) => Ok(Authenticated(user)),
-            None => Err(unauthorized()),
+        if let Some(c) = parts.extensions.get::<Credential>() {
+            return Ok(Authenticated(c.user.clone()));
+        }
+        service(state)?;
+        match crate::auth::credential_of(state, &parts.headers).await? {
+            Some(c) => Ok(Authenticated(c.user)),
+            None => Err(ApiError::Unauthorized(
+                "a valid bearer token is required".to_owned(),
+            )),
         }
     }
 }

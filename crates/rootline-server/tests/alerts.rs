@@ -11,29 +11,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{ScriptedInvestigations, TestApp, on_postgres, on_sqlite};
-use rootline_server::{AppState, Application};
+use rootline_server::AppState;
 use rootline_store::Store;
 use serde_json::{Value, json};
 
 async fn spawn_with_investigations(url: &str) -> (TestApp, Arc<ScriptedInvestigations>) {
     let store = Store::connect(url).await.unwrap();
     let scripted = Arc::new(ScriptedInvestigations::new(&store, Duration::ZERO));
-    let app = Application::build(
-        "127.0.0.1:0",
-        AppState::new(store.clone()).with_investigations(scripted.clone()),
-    )
-    .await
-    .unwrap();
-    let addr = app.local_addr().unwrap();
-    let server = tokio::spawn(app.run_until(std::future::pending()));
-    (
-        TestApp {
-            addr,
-            store,
-            server,
-        },
-        scripted,
-    )
+    let state = AppState::new(store.clone()).with_investigations(scripted.clone());
+    (common::serve_state(store, state).await, scripted)
 }
 
 fn firing(starts_at: &str) -> Value {

@@ -118,7 +118,12 @@ async fn other_sites_cannot_call_or_read_the_server(url: String) {
         .raw_status(
             "POST",
             "/api/v1/changes",
-            &[&host, &own, "Content-Type: application/json"],
+            &[
+                &host,
+                &own,
+                "Content-Type: application/json",
+                &app.auth_line(),
+            ],
             change,
         )
         .await;

@@ -102,6 +102,7 @@ async fn posted_stack_traces_become_one_record_each() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
     let store = Store::connect(&url).await.unwrap();
+    let auth = format!("Bearer {}", common::admin_token(&store).await);
     let kept = Arc::new(Kept::default());
     let state = AppState::new(store).with_ingest(kept.clone());
     let app = Application::build("127.0.0.1:0", state).await.unwrap();
@@ -113,7 +114,11 @@ async fn posted_stack_traces_become_one_record_each() {
         post(
             addr,
             "/api/v1/ingest/logs?service=order",
-            &[("Content-Type", "text/plain"), ("X-Request-Id", "trace-1")],
+            &[
+                ("Content-Type", "text/plain"),
+                ("X-Request-Id", "trace-1"),
+                ("Authorization", &auth),
+            ],
             BODY.as_bytes(),
         ),
     )

@@ -182,7 +182,7 @@ mod users;
 mod verdicts;
 pub use actions::{ApprovalResult, NewAction};
 pub use audit::{AuditEntry, AuditVerification, BrokenLink, GENESIS_HASH, GovernanceError};
-pub use users::{CreatedToken, LOCAL_ADMIN, TOKEN_PREFIX, User};
+pub use users::{CreatedToken, Credential, LOCAL_ADMIN, TOKEN_PREFIX, User};
 pub use verdicts::{
     EvidenceSnapshot, ExportOptions, ExportSummary, ExportedBundle, Hypothesis, Judgement,
     NewVerdict, ReplayLink, SkippedIncident, Verdict, VerdictTarget, export_judged_bundles,

@@ -2,7 +2,7 @@
 //! so a copy of the database does not hand out working tokens.
 
 use chrono::{DateTime, Utc};
-use rootline_actions::{Actor, Role, sha256_hex};
+use rootline_actions::{Actor, Role, Scope, sha256_hex};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -34,6 +34,21 @@ impl User {
     }
 }
 
+/// Who a token speaks for and what it may be used for: the scopes it was created with (or its
+/// role's defaults), never more than the user's role allows today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub user: User,
+    pub scopes: Vec<Scope>,
+}
+
+impl Credential {
+    /// Whether this credential may be used for `needed` (the admin scope allows everything).
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes.contains(&needed) || self.scopes.contains(&Scope::Admin)
+    }
+}
+
 /// A newly created token. `token` is the secret: it is not stored and cannot be shown again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {
@@ -42,6 +57,7 @@ pub struct CreatedToken {
     pub user: User,
     pub label: String,
     pub expires_at: Option<String>,
+    pub scopes: Vec<Scope>,
 }
 
 const INSERT_USER: &str =
@@ -50,10 +66,10 @@ const SELECT_USER_BY_NAME: &str =
     "SELECT id, name, role, created_at, disabled_at FROM users WHERE name = $1";
 const LIST_USERS: &str = "SELECT id, name, role, created_at, disabled_at FROM users ORDER BY name";
 const INSERT_TOKEN: &str = "\
-INSERT INTO api_tokens (id, user_id, token_hash, label, created_at, expires_at, revoked_at)
-VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+INSERT INTO api_tokens (id, user_id, token_hash, label, created_at, expires_at, revoked_at, scopes)
+VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)";
 const SELECT_TOKEN_USER: &str = "\
-SELECT u.id, u.name, u.role, u.created_at, u.disabled_at, t.expires_at, t.revoked_at
+SELECT u.id, u.name, u.role, u.created_at, u.disabled_at, t.expires_at, t.revoked_at, t.scopes
 FROM api_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.token_hash = $1";
 
@@ -151,6 +167,34 @@ impl Store {
         expires_at: Option<DateTime<Utc>>,
         by: &str,
     ) -> Result<CreatedToken, GovernanceError> {
+        self.create_scoped_token(user_name, label, expires_at, None, by)
+            .await
+    }
+
+    /// Creates a token that may be used only for `scopes` (all of them within the user's
+    /// role: asking for more is [`GovernanceError::Invalid`]); `None` gives the role's default
+    /// scopes, which follow the role.
+    pub async fn create_scoped_token(
+        &self,
+        user_name: &str,
+        label: &str,
+        expires_at: Option<DateTime<Utc>>,
+        scopes: Option<&[Scope]>,
+        by: &str,
+    ) -> Result<CreatedToken, GovernanceError> {
+        if scopes.is_some_and(<[Scope]>::is_empty) {
+            return Err(GovernanceError::Invalid(
+                "a token needs at least one scope".into(),
+            ));
+        }
+        let mut scopes: Option<Vec<Scope>> = scopes.map(<[Scope]>::to_vec);
+        if let Some(s) = scopes.as_mut() {
+            s.sort();
+            s.dedup();
+        }
+        let scopes_column = scopes
+            .as_ref()
+            .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
         let label = label.trim();
         if label.len() > 128 || label.chars().any(char::is_control) {
             return Err(GovernanceError::Invalid(
@@ -178,6 +222,18 @@ impl Store {
                 return Err(GovernanceError::NotFound { what: "user", id: user_name.to_owned() });
             };
             let user = user_from_row(row)?;
+            if let Some(too_much) = scopes
+                .iter()
+                .flatten()
+                .find(|s| !user.role.allows(s.least_role()))
+            {
+                return Err(GovernanceError::Invalid(format!(
+                    "{} is a {}: a token of theirs cannot carry the {too_much} scope (needs {})",
+                    user.name,
+                    user.role,
+                    too_much.least_role()
+                )));
+            }
             sqlx::query(INSERT_TOKEN)
                 .bind(id.as_str())
                 .bind(user.id.as_str())
@@ -185,6 +241,7 @@ impl Store {
                 .bind(label)
                 .bind(now.as_str())
                 .bind(expires.as_deref())
+                .bind(scopes_column.as_deref())
                 .execute(&mut *tx)
                 .await
                 .map_err(self.query_error("create token"))?;
@@ -192,18 +249,20 @@ impl Store {
                 by,
                 "token_created",
                 format!("user:{}", user.name),
-                json!({"token_id": id, "label": label, "expires_at": expires}),
+                json!({"token_id": id, "label": label, "expires_at": expires, "scopes": scopes}),
             );
             append_audit!(self, tx, head, audit, now.clone());
             tx.commit().await.map_err(self.query_error("commit create token"))?;
             user
         });
+        let scopes = scopes.unwrap_or_else(|| user.role.default_scopes());
         Ok(CreatedToken {
             id,
             token,
             user,
             label: label.to_owned(),
             expires_at: expires,
+            scopes,
         })
     }
 
@@ -283,6 +342,12 @@ impl Store {
     /// The user a token belongs to, or `None` for an unknown, revoked or expired token or a
     /// disabled user (callers answer all of these the same way, so as not to tell which).
     pub async fn authenticate(&self, token: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.credential(token).await?.map(|c| c.user))
+    }
+
+    /// The user a token belongs to and what the token may be used for; `None` as for
+    /// [`Store::authenticate`]. A stored scope the user's role no longer allows is dropped.
+    pub async fn credential(&self, token: &str) -> Result<Option<Credential>, StoreError> {
         let token = token.trim();
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 256 {
             return Ok(None);
@@ -295,6 +360,7 @@ impl Store {
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<String>,
         );
         let row: Option<Row> = with_pool!(self, pool => {
             sqlx::query_as(SELECT_TOKEN_USER)
@@ -303,15 +369,34 @@ impl Store {
                 .await
                 .map_err(self.query_error("authenticate"))?
         });
-        let Some((id, name, role, created_at, disabled_at, expires_at, revoked_at)) = row else {
+        let Some((id, name, role, created_at, disabled_at, expires_at, revoked_at, scopes)) = row
+        else {
             return Ok(None);
         };
         let now = format_time(Utc::now());
         if revoked_at.is_some() || expires_at.is_some_and(|e| e <= now) {
             return Ok(None);
         }
-        let user = user_from_row((id, name, role, created_at, disabled_at))?;
-        Ok((!user.disabled).then_some(user))
+        let user = user_from_row((id.clone(), name, role, created_at, disabled_at))?;
+        if user.disabled {
+            return Ok(None);
+        }
+        let scopes = match scopes {
+            None => user.role.default_scopes(),
+            Some(list) => {
+                let parsed: Result<Vec<Scope>, String> = list.split(',').map(str::parse).collect();
+                let parsed = parsed.map_err(|reason| StoreError::Corrupt {
+                    table: "api_tokens",
+                    id: format!("a token of user {id}"),
+                    reason,
+                })?;
+                parsed
+                    .into_iter()
+                    .filter(|s| user.role.allows(s.least_role()))
+                    .collect()
+            }
+        };
+        Ok(Some(Credential { user, scopes }))
     }
 }
 

@@ -188,6 +188,11 @@ pub enum TokenCommand {
         /// A token that never expires (a service account you rotate by hand).
         #[arg(long)]
         never_expires: bool,
+        /// What the token may be used for (repeatable or comma-separated): ingest, read,
+        /// investigate, verdict, act, approve, admin; each within the user's role. Default: the
+        /// role's scopes. A collector gets `--scope ingest`, a dashboard `--scope read`.
+        #[arg(long = "scope", value_delimiter = ',')]
+        scopes: Vec<rootline_actions::Scope>,
     },
     /// Revoke a token by its id (`tok_…`, as `token create` printed it): it stops working at
     /// once.
@@ -555,21 +560,28 @@ pub async fn run_token(cmd: TokenCommand, store: &Store, out: &mut dyn Write) ->
             label,
             expires_in_days,
             never_expires,
+            scopes,
         } => {
             if expires_in_days <= 0 {
                 bail!("--expires-in-days must be positive");
             }
             let expires = (!never_expires).then(|| Utc::now() + Duration::days(expires_in_days));
+            let scopes = (!scopes.is_empty()).then_some(scopes.as_slice());
             let t = store
-                .create_token(&user, &label, expires, LOCAL_ADMIN)
+                .create_scoped_token(&user, &label, expires, scopes, LOCAL_ADMIN)
                 .await?;
             // The token alone on stdout, so that scripts can capture it; the note on stderr.
             writeln!(out, "{}", t.token)?;
             eprintln!(
-                "token {} for {} ({}), expires {}; it is shown only now and stored only as a hash",
+                "token {} for {} ({}), scopes {}, expires {}; it is shown only now and stored only as a hash",
                 t.id,
                 t.user.name,
                 t.user.role,
+                t.scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 t.expires_at.as_deref().unwrap_or("never")
             );
         }

@@ -15,7 +15,7 @@ use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
 use rootline_index::{Filter, LogIndex};
 use rootline_signals::pack::truncate_chars;
-use rootline_store::{IngestRun, Store};
+use rootline_store::{IngestRun, LOCAL_ADMIN, Store};
 
 use crate::config::{Overrides, Settings};
 use crate::{
@@ -897,6 +897,13 @@ async fn templates(settings: &Settings, command: TemplatesCommand) -> Result<Exi
 }
 
 async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
+    if args.no_auth && !is_loopback(&settings.listen) {
+        bail!(
+            "--no-auth answers every request without a credential: it is refused on {} (only a \
+             loopback address such as 127.0.0.1:7878 may serve without authentication)",
+            settings.listen
+        );
+    }
     let store = open_store(settings).await?;
     // Ingest endpoints and the OTLP/HTTP receiver write to the same data dir as `rootline ingest`;
     // the slash command's investigations read the same indexes.
@@ -936,27 +943,75 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
     )
     .with_engine(settings.engine.clone())
     .with_prometheus(settings.prometheus.clone());
+    // A fresh data dir has no user: make its admin, and print a one-time login link for the
+    // browser once the address is known (as Jupyter does); API clients get tokens from
+    // `rootline token create`.
+    let first_admin = if store.list_users().await?.is_empty() && !args.no_auth {
+        let admin = store
+            .add_user("admin", rootline_actions::Role::Admin, LOCAL_ADMIN)
+            .await?;
+        Some(admin.name)
+    } else {
+        None
+    };
+    let secure = args
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
     let mut state = rootline_server::AppState::new(store)
+        .with_auth(if args.no_auth {
+            rootline_server::AuthMode::Off
+        } else {
+            rootline_server::AuthMode::Required
+        })
+        .with_secure_cookies(secure)
         .with_allowed_hosts(args.allowed_hosts.clone())
         .with_ingest(std::sync::Arc::new(ingest))
         .with_investigations(std::sync::Arc::new(investigations));
+    let public_url = args.public_url.clone();
     let chatops = rootline_server::ChatopsConfig::new(args.slack_signing_secret, args.chat_token)
         .map(|c| c.with_public_url(args.public_url));
     if let Some(config) = chatops {
         eprintln!("slash command enabled at POST /chatops/slash");
         state = state.with_chatops(config);
     }
+    let login_code = first_admin.as_deref().map(|admin| state.login_code(admin));
     let app = rootline_server::Application::build(&settings.listen, state)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = app.local_addr()?;
     eprintln!(
-        "rootline listening on {} (data dir {})",
-        app.local_addr()?,
+        "rootline listening on {addr} (data dir {})",
         settings.data_dir.display()
     );
+    if args.no_auth {
+        eprintln!(
+            "warning: --no-auth: every request is answered without a credential (loopback only; \
+             verdicts and actions still need a token)"
+        );
+    }
+    if let Some(code) = login_code {
+        let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
+        eprintln!(
+            "a fresh data dir: user \"admin\" was created. Open the timeline with this one-time \
+             link (valid 24 h, this process only):\n    {}/ui/login?code={code}\n\
+             API clients need a token: rootline token create admin (or a user of their own, \
+             with --scope)",
+            base.trim_end_matches('/')
+        );
+    }
     app.run_until_stopped().await?;
     if let Some(w) = watcher {
         w.abort();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `listen` (`host:port`) is a loopback address: `127.0.0.0/8`, `::1` or `localhost`.
+fn is_loopback(listen: &str) -> bool {
+    if let Ok(addr) = listen.parse::<std::net::SocketAddr>() {
+        return addr.ip().is_loopback();
+    }
+    let host = listen.rsplit_once(':').map_or(listen, |(h, _)| h);
+    host.eq_ignore_ascii_case("localhost")
 }

@@ -443,6 +443,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// Answer every request without a credential: for a throwaway demo only, refused on any
+    /// address but loopback (verdicts and actions still need a token).
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 fn main() -> std::process::ExitCode {

@@ -11,7 +11,7 @@ mod process;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use process::{Killed, free_port, installed, serve};
+use process::{Killed, client_with, free_port, installed, serve};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_prometheus_alert_through_a_real_alertmanager_becomes_one_investigation() {
@@ -32,7 +32,7 @@ async fn a_prometheus_alert_through_a_real_alertmanager_becomes_one_investigatio
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_serve, rootline) = serve(d);
+    let (_serve, rootline, token) = serve(d);
     let am_addr = format!("127.0.0.1:{}", free_port());
     let prom_addr = format!("127.0.0.1:{}", free_port());
 
@@ -42,11 +42,38 @@ async fn a_prometheus_alert_through_a_real_alertmanager_becomes_one_investigatio
     let config = std::fs::read_to_string(repo.join("deploy/alertmanager/alertmanager.yml"))
         .unwrap()
         .replace("127.0.0.1:7878", &rootline)
+        .replace(
+            "/etc/alertmanager/rootline-token",
+            &d.join("rootline-token").display().to_string(),
+        )
         .replace("group_wait: 30s", "group_wait: 1s")
         .replace("group_interval: 5m", "group_interval: 2s")
         .replace("repeat_interval: 4h", "repeat_interval: 3s");
     assert!(config.contains(&rootline) && config.contains("repeat_interval: 3s"));
     std::fs::write(d.join("alertmanager.yml"), config).unwrap();
+    // Alertmanager's own credential: an investigate-only token of a responder, as the
+    // deploy file's comment says.
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rootline"))
+            .args(args)
+            .env("ROOTLINE_DATA_DIR", d)
+            .env_remove("ROOTLINE_DATABASE_URL")
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["user", "add", "alertmanager", "--role", "responder"]);
+    let am_token = cli(&[
+        "token",
+        "create",
+        "alertmanager",
+        "--scope",
+        "investigate",
+        "--never-expires",
+    ]);
+    std::fs::write(d.join("rootline-token"), am_token.trim()).unwrap();
     std::fs::write(
         d.join("rules.yml"),
         r#"groups:
@@ -104,7 +131,7 @@ async fn a_prometheus_alert_through_a_real_alertmanager_becomes_one_investigatio
             .unwrap(),
     );
 
-    let client = reqwest::Client::new();
+    let client = client_with(&token);
     let incidents = || async {
         client
             .get(format!("http://{rootline}/api/v1/incidents"))

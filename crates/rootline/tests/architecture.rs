@@ -173,3 +173,35 @@ fn dependencies_point_one_way() {
     assert!(reachable(&all, "rootline").contains("rootline-core"));
     assert!(all["rootline-index"].contains("tantivy"));
 }
+
+/// Authentication lives in one place: no server module but `auth.rs` reads a request's
+/// `Authorization` header or cookies, or decides a credential (the slash command's own
+/// signature check is the one other gate, and it reads neither).
+#[test]
+fn only_the_auth_module_reads_credentials() {
+    let src = crates_dir().join("rootline-server/src");
+    let mut readers = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "auth.rs" || path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for needle in [
+            "header::AUTHORIZATION",
+            "header::COOKIE",
+            "\"authorization\"",
+            "\"cookie\"",
+            ".credential(",
+        ] {
+            if text.contains(needle) {
+                readers.push(format!("{name}: {needle}"));
+            }
+        }
+    }
+    assert!(
+        readers.is_empty(),
+        "credentials read outside auth.rs: {readers:?}"
+    );
+}

@@ -18,12 +18,18 @@ async fn serve_exports_its_own_investigation_spans_to_its_own_receiver() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let addr = format!("127.0.0.1:{}", free_port());
+    // The receiver needs a credential, the exporter sends it as an operator would configure it.
+    let token = process::admin_token(d);
     let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
         .args(["serve", "--listen", &addr])
         .env("ROOTLINE_DATA_DIR", d)
         .env_remove("ROOTLINE_DATABASE_URL")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}"))
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            format!("Authorization=Bearer%20{token}"),
+        )
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
         .current_dir(d)
         .stderr(Stdio::piped())
@@ -40,7 +46,7 @@ async fn serve_exports_its_own_investigation_spans_to_its_own_receiver() {
     }
     std::thread::spawn(move || for _ in lines {});
 
-    let client = reqwest::Client::new();
+    let client = process::client_with(&token);
     let now = chrono::Utc::now();
     let lines: String = (0..20)
         .map(|i| {

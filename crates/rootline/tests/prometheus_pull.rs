@@ -175,7 +175,7 @@ async fn real_prometheus_and_victoria_metrics_answer_the_pull() {
             "skipped the VictoriaMetrics part: Debian's victoria-metrics is not installed (scripts/test.sh installs it when it can)"
         );
     }
-    let (_serve, target) = serve(&d.join("serve"));
+    let (_serve, target, token) = serve(&d.join("serve"));
     let scrape = d.join("scrape.yml");
     std::fs::write(
         &scrape,
@@ -226,7 +226,7 @@ async fn real_prometheus_and_victoria_metrics_answer_the_pull() {
 
     // The burst: forty lines that are not log lines, all rejected.
     let burst_at = chrono::Utc::now();
-    let reply = reqwest::Client::new()
+    let reply = process::client_with(&token)
         .post(format!("http://{target}/api/v1/ingest/logs?service=api"))
         .header("content-type", "text/plain")
         .body("not a log line\n".repeat(40))

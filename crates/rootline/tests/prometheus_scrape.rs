@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use process::{Killed, free_port, installed, serve};
+use process::{Killed, client_with, free_port, installed, serve};
 
 /// The value of a Prometheus instant query's first sample, when there is one.
 async fn query(client: &reqwest::Client, prometheus: &str, promql: &str) -> Option<f64> {
@@ -39,8 +39,8 @@ async fn a_real_prometheus_scrapes_rootlines_own_series() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_serve, addr) = serve(dir.path());
-    let client = reqwest::Client::new();
+    let (_serve, addr, token) = serve(dir.path());
+    let client = client_with(&token);
     // Two good lines and one that is not a log line.
     let reply = client
         .post(format!("http://{addr}/api/v1/ingest/logs?service=api"))

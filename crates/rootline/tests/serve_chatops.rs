@@ -30,12 +30,23 @@ fn demo_dir() -> PathBuf {
 struct Server {
     addr: SocketAddr,
     store: Store,
+    /// A responder's token (ingest and read): the posts and reads besides the slash command.
+    token: String,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn start(data_dir: &Path) -> Server {
     let url = format!("sqlite://{}", data_dir.join("rootline.db").display());
     let store = Store::connect(&url).await.unwrap();
+    store
+        .add_user("rae", rootline_actions::Role::Responder, "test")
+        .await
+        .unwrap();
+    let token = store
+        .create_token("rae", "test", None, "test")
+        .await
+        .unwrap()
+        .token;
     let indexes = live_ingest::LiveIndexes::open(data_dir).unwrap();
     let ingest = live_ingest::LiveIngest::over(&indexes, data_dir).unwrap();
     // The engine configuration `serve` reads from --engine-config: the shipped defaults here.
@@ -60,6 +71,7 @@ async fn start(data_dir: &Path) -> Server {
     Server {
         addr,
         store,
+        token,
         _stop: tx,
     }
 }
@@ -92,6 +104,19 @@ fn form(text: &str) -> String {
     .unwrap()
 }
 
+/// A client that sends `token` with every request (the slash command ignores it).
+fn authed(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 async fn slash(
     client: &reqwest::Client,
     addr: SocketAddr,
@@ -118,7 +143,7 @@ async fn slash(
 async fn slash_command_investigates_ingested_telemetry_and_names_the_known_cause() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let client = reqwest::Client::new();
+    let client = authed(&server.token);
     let demo = demo_dir();
     for name in [
         "09_25_log.jsonl.gz",

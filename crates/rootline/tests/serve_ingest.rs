@@ -58,8 +58,11 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection (`Connection: close`). `declared_len` overrides
-/// the Content-Length (to announce a body that is never sent).
+/// The ingest token [`start`] made; every request [`send`] writes carries it.
+static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`), with the ingest token.
+/// `declared_len` overrides the Content-Length (to announce a body that is never sent).
 async fn send(
     addr: SocketAddr,
     path: &str,
@@ -75,6 +78,9 @@ async fn send(
         );
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(token) = TOKEN.get() {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await.unwrap();
@@ -270,6 +276,23 @@ fn otlp_metrics() -> ExportMetricsServiceRequest {
 async fn start(data_dir: &Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let url = format!("sqlite://{}", data_dir.join("rootline.db").display());
     let store = Store::connect(&url).await.unwrap();
+    // A collector's credential: a responder's token that may only ingest.
+    store
+        .add_user("otel", rootline_actions::Role::Responder, "test")
+        .await
+        .unwrap();
+    let token = store
+        .create_scoped_token(
+            "otel",
+            "collector",
+            None,
+            Some(&[rootline_actions::Scope::Ingest]),
+            "test",
+        )
+        .await
+        .unwrap()
+        .token;
+    TOKEN.set(token).expect("one server per test binary");
     let indexes = live_ingest::LiveIndexes::open(data_dir).unwrap();
     let ingest = live_ingest::LiveIngest::over(&indexes, data_dir).unwrap();
     let state = AppState::new(store).with_ingest(Arc::new(ingest));

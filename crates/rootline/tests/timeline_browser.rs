@@ -140,13 +140,22 @@ async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
         .await
         .unwrap();
 
-    let app = Application::build("127.0.0.1:0", AppState::new(store))
+    // The browser signs in as `rootline serve` tells a fresh data dir's admin to: a one-time
+    // link, here straight to the incident's page.
+    store
+        .add_user("oncall", rootline_actions::Role::Viewer, "test")
         .await
         .unwrap();
+    let state = AppState::new(store);
+    let code = state.login_code("oncall");
+    let app = Application::build("127.0.0.1:0", state).await.unwrap();
     let addr = app.local_addr().unwrap();
     tokio::spawn(app.run_until(std::future::pending()));
 
-    let page = format!("http://{addr}/ui/incidents/{}", report.incident.id);
+    let page = format!(
+        "http://{addr}/ui/login?code={code}&next=%2Fui%2Fincidents%2F{}",
+        report.incident.id
+    );
     let profile = dir.path().join("chromium-profile");
     let dom = tokio::task::spawn_blocking(move || dump_dom(&browser, &page, &profile))
         .await

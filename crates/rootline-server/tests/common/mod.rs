@@ -1,7 +1,8 @@
 //! Shared by this crate's HTTP tests: throwaway databases (SQLite in a temporary directory;
 //! a PostgreSQL database `rootline_test_<uuid>` created through `ROOTLINE_TEST_POSTGRES_URL` or
 //! `postgres://postgres@127.0.0.1:5432/postgres` and dropped at the end, also when the scenario
-//! fails), the app spawned on port 0, and the response type of the raw HTTP/1.1 client.
+//! fails), the app spawned on port 0 with an admin token that every request sends unless it
+//! asks not to (`anonymous`, `request_as`), and the response type of the raw HTTP/1.1 client.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -115,6 +116,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub server: JoinHandle<std::io::Result<()>>,
+    /// An admin's API token (every scope); [`TestApp::request`] sends it.
+    pub token: String,
 }
 
 impl Drop for TestApp {
@@ -123,11 +126,34 @@ impl Drop for TestApp {
     }
 }
 
+/// Adds the user `test-admin` (role admin) unless there, and returns a new token of theirs.
+pub async fn admin_token(store: &Store) -> String {
+    use rootline_actions::Role;
+    use rootline_store::LOCAL_ADMIN;
+    if store.get_user("test-admin").await.unwrap().is_none() {
+        store
+            .add_user("test-admin", Role::Admin, LOCAL_ADMIN)
+            .await
+            .expect("add test-admin");
+    }
+    store
+        .create_token("test-admin", "tests", None, LOCAL_ADMIN)
+        .await
+        .expect("token for test-admin")
+        .token
+}
+
 pub async fn spawn_app(url: &str) -> TestApp {
     let store = Store::connect(url)
         .await
         .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-    let app = Application::build("127.0.0.1:0", AppState::new(store.clone()))
+    serve_state(store.clone(), AppState::new(store)).await
+}
+
+/// Serves `state` (over `store`) on port 0, with an admin token made in `store`.
+pub async fn serve_state(store: Store, state: AppState) -> TestApp {
+    let token = admin_token(&store).await;
+    let app = Application::build("127.0.0.1:0", state)
         .await
         .expect("bind 127.0.0.1:0");
     let port = app.port();
@@ -137,6 +163,7 @@ pub async fn spawn_app(url: &str) -> TestApp {
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         store,
         server,
+        token,
     }
 }
 
@@ -193,8 +220,20 @@ impl TestApp {
         self.request("POST", path, Some(body)).await
     }
 
+    /// A request as the admin ([`TestApp::token`]).
     pub async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Response {
+        let auth = format!("Bearer {}", self.token);
+        self.request_as(Some(&auth), method, path, body).await
+    }
+
+    /// A request without any credential.
+    pub async fn anonymous(&self, method: &str, path: &str, body: Option<&str>) -> Response {
         self.request_as(None, method, path, body).await
+    }
+
+    /// The `Authorization` header line of the admin token, for [`TestApp::raw_status`].
+    pub fn auth_line(&self) -> String {
+        format!("Authorization: Bearer {}", self.token)
     }
 
     /// A request with `Authorization: <auth>` when given.
@@ -205,9 +244,26 @@ impl TestApp {
         path: &str,
         body: Option<&str>,
     ) -> Response {
+        let extra: Vec<String> = auth
+            .map(|a| format!("Authorization: {a}"))
+            .into_iter()
+            .collect();
+        self.send(&extra, method, path, body.map(|b| ("application/json", b)))
+            .await
+    }
+
+    /// A request with these extra header lines (`Name: value`) and, when given, a body of that
+    /// content type.
+    pub async fn send(
+        &self,
+        extra: &[String],
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+    ) -> Response {
         tokio::time::timeout(
             REQUEST_TIMEOUT,
-            http_request(self.addr, auth, method, path, body),
+            http_request(self.addr, extra, method, path, body),
         )
         .await
         .unwrap_or_else(|_| panic!("{method} {path} timed out"))
@@ -258,22 +314,22 @@ impl TestApp {
 
 async fn http_request(
     addr: SocketAddr,
-    auth: Option<&str>,
+    extra: &[String],
     method: &str,
     path: &str,
-    body: Option<&str>,
+    body: Option<(&str, &str)>,
 ) -> Response {
     let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
-    let auth = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
-    let body_headers = body.map_or_else(String::new, |b| {
+    let extra: String = extra.iter().map(|h| format!("{h}\r\n")).collect();
+    let body_headers = body.map_or_else(String::new, |(content_type, b)| {
         format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
             b.len()
         )
     });
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{auth}{body_headers}Connection: close\r\n\r\n{}",
-        body.unwrap_or("")
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{extra}{body_headers}Connection: close\r\n\r\n{}",
+        body.map_or("", |(_, b)| b)
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();

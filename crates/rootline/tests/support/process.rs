@@ -1,6 +1,7 @@
 //! Shared by the tests that run real servers (Prometheus, Alertmanager, VictoriaMetrics,
 //! `rootline serve`): a child process killed when the test ends, a free local port, and
-//! `rootline serve` started on one.
+//! `rootline serve` started on one with an admin token made beforehand (every route but
+//! `/healthz` and `/metrics` needs one).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -30,6 +31,7 @@ pub fn installed(candidates: &[&'static str], version_flag: &str) -> Option<&'st
 }
 
 /// A local port nothing listens on right now.
+#[allow(dead_code)]
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -38,10 +40,51 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `rootline serve` on a free port; returns it and its address.
+/// Adds the admin user `ci` to the data dir's store (unless there) and returns a new token of
+/// theirs, through the CLI as an operator would.
 // Not every test that includes this file starts rootline.
 #[allow(dead_code)]
-pub fn serve(data_dir: &Path) -> (Killed, String) {
+pub fn admin_token(data_dir: &Path) -> String {
+    let rootline = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rootline"))
+            .args(args)
+            .env("ROOTLINE_DATA_DIR", data_dir)
+            .env_remove("ROOTLINE_DATABASE_URL")
+            .current_dir(data_dir)
+            .output()
+            .unwrap()
+    };
+    let listed = rootline(&["user", "list"]);
+    if !String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some("ci"))
+    {
+        let added = rootline(&["user", "add", "ci", "--role", "admin"]);
+        assert!(added.status.success(), "{added:?}");
+    }
+    let created = rootline(&["token", "create", "ci", "--label", "tests"]);
+    assert!(created.status.success(), "{created:?}");
+    String::from_utf8(created.stdout).unwrap().trim().to_owned()
+}
+
+/// A reqwest client that sends `token` as a bearer token with every request.
+#[allow(dead_code)]
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut value: reqwest::header::HeaderValue = format!("Bearer {token}").parse().unwrap();
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Starts `rootline serve` on a free port; returns it, its address and an admin's token.
+// Not every test that includes this file starts rootline.
+#[allow(dead_code)]
+pub fn serve(data_dir: &Path) -> (Killed, String, String) {
+    let token = admin_token(data_dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("ROOTLINE_DATA_DIR", data_dir)
@@ -60,5 +103,5 @@ pub fn serve(data_dir: &Path) -> (Killed, String) {
     };
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (Killed(child), addr)
+    (Killed(child), addr, token)
 }
