@@ -1,8 +1,8 @@
 //! rootline's own metrics, for Prometheus to scrape at `GET /metrics` (text exposition format).
 //!
 //! One process-wide registry ([`metrics`]) of counters, gauges and histograms that the server
-//! (HTTP requests), the live ingest (records, bytes, commits) and the investigations (runs,
-//! duration, outcome, waiting) update. Names follow Prometheus conventions: a `rootline_`
+//! (HTTP requests), the live ingest (records, bytes, commits), the investigations (runs,
+//! duration, outcome, waiting) and their model exchanges (requests, tokens, cost) update. Names follow Prometheus conventions: a `rootline_`
 //! prefix, base units (seconds, bytes), `_total` on counters. `docs/observability.md` lists
 //! every series. Label values are bounded sets (a kind, a route template, a status code, an
 //! outcome), never free text from requests or logs.
@@ -36,7 +36,21 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabel {
+    /// The configured model name (one per `[llm]`, so a bounded set).
+    pub model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelTokensLabel {
+    pub model: String,
+    /// `input` (prompt) or `output` (completion), as the GenAI semantic conventions say.
+    pub r#type: String,
+}
+
 type Seconds = Family<KindLabel, Histogram, fn() -> Histogram>;
+type Dollars = Family<ModelLabel, Counter<f64, std::sync::atomic::AtomicU64>>;
 
 fn seconds_buckets() -> Histogram {
     // 1 ms .. ~65 s.
@@ -55,6 +69,10 @@ pub struct Metrics {
     pub investigation_seconds: Histogram,
     pub investigations_waiting: Gauge,
     pub http_requests: Family<HttpLabels, Counter>,
+    pub model_requests: Family<ModelLabel, Counter>,
+    pub model_failures: Family<ModelLabel, Counter>,
+    pub model_tokens: Family<ModelTokensLabel, Counter>,
+    pub model_cost_usd: Dollars,
 }
 
 impl Metrics {
@@ -69,6 +87,10 @@ impl Metrics {
             investigation_seconds: seconds_buckets(),
             investigations_waiting: Gauge::default(),
             http_requests: Family::default(),
+            model_requests: Family::default(),
+            model_failures: Family::default(),
+            model_tokens: Family::default(),
+            model_cost_usd: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -111,7 +133,56 @@ impl Metrics {
             "HTTP requests served, by method, route template and status",
             m.http_requests.clone(),
         );
+        registry.register(
+            "rootline_model_requests",
+            "Requests sent to the model by the server's investigations, by model",
+            m.model_requests.clone(),
+        );
+        registry.register(
+            "rootline_model_failures",
+            "Model exchanges that failed (the investigation fell back to the ranking alone), by model",
+            m.model_failures.clone(),
+        );
+        registry.register(
+            "rootline_model_tokens",
+            "Model tokens used, by model and type (input, output)",
+            m.model_tokens.clone(),
+        );
+        registry.register(
+            "rootline_model_cost_usd",
+            "Estimated model cost in US dollars, from the configured prices, by model",
+            m.model_cost_usd.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Counts one investigation's model exchange.
+    pub fn model_exchange(&self, model: &str, exchange: &ModelExchange) {
+        let label = ModelLabel {
+            model: model.to_string(),
+        };
+        self.model_requests
+            .get_or_create(&label)
+            .inc_by(exchange.requests);
+        if exchange.failed {
+            self.model_failures.get_or_create(&label).inc();
+        }
+        for (kind, n) in [
+            ("input", exchange.input_tokens),
+            ("output", exchange.output_tokens),
+        ] {
+            self.model_tokens
+                .get_or_create(&ModelTokensLabel {
+                    model: model.to_string(),
+                    r#type: kind.to_string(),
+                })
+                .inc_by(n);
+        }
+        if exchange.cost_usd > 0.0 {
+            self.model_cost_usd
+                .get_or_create(&label)
+                .inc_by(exchange.cost_usd);
+        }
     }
 
     /// The exposition text (`text/plain; version=0.0.4`).
@@ -121,6 +192,17 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// What one investigation's model exchange used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelExchange {
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    /// The exchange ended in an error (the answer is the ranking's alone).
+    pub failed: bool,
 }
 
 /// The process-wide metrics.
@@ -171,6 +253,26 @@ mod tests {
             text.contains("# TYPE rootline_investigations_waiting gauge"),
             "{text}"
         );
+        m.model_exchange(
+            "gpt-x",
+            &ModelExchange {
+                requests: 2,
+                input_tokens: 1500,
+                output_tokens: 300,
+                cost_usd: 0.25,
+                failed: false,
+            },
+        );
+        let text = m.render();
+        for line in [
+            "rootline_model_requests_total{model=\"gpt-x\"} 2",
+            "rootline_model_tokens_total{model=\"gpt-x\",type=\"input\"} 1500",
+            "rootline_model_tokens_total{model=\"gpt-x\",type=\"output\"} 300",
+            "rootline_model_cost_usd_total{model=\"gpt-x\"} 0.25",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!text.contains("rootline_model_failures_total{"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"), "{text}");
     }
 }

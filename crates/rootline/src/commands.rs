@@ -547,6 +547,26 @@ pub(crate) fn llm_run(
     })
 }
 
+/// The model `serve`'s investigations ask, when `[llm]` names one (no cassette: live only).
+fn serve_llm_run(settings: &Settings) -> Result<Option<rootline_agent::LlmRun>> {
+    let Some(llm) = settings.llm.settings()? else {
+        return Ok(None);
+    };
+    let prompts = match &llm.prompts_dir {
+        Some(dir) => rootline_llm::Prompts::load(dir)?,
+        None => rootline_llm::Prompts::embedded()?,
+    };
+    eprintln!(
+        "investigations ask the model {} at {} (its claims checked against the evidence)",
+        llm.model, llm.base_url
+    );
+    Ok(Some(rootline_agent::LlmRun {
+        settings: llm,
+        prompts,
+        cassette: rootline_llm::CassetteMode::Off,
+    }))
+}
+
 /// Ingests a bundle into a fresh scratch index in `scratch` (kept for later steps: the model,
 /// the evidence snapshot) and investigates it.
 async fn investigate_bundle_in(
@@ -942,7 +962,8 @@ async fn serve(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
         crate::replay_cli::context_budget(settings),
     )
     .with_engine(settings.engine.clone())
-    .with_prometheus(settings.prometheus.clone());
+    .with_prometheus(settings.prometheus.clone())
+    .with_llm(serve_llm_run(settings)?);
     // A fresh data dir has no user: make its admin, and print a one-time login link for the
     // browser once the address is known (as Jupyter does); API clients get tokens from
     // `rootline token create`.

@@ -32,6 +32,8 @@ pub struct LiveInvestigations {
     engine: EngineConfig,
     /// Where every investigation also pulls metrics from (`[prometheus]`), when a URL is set.
     prometheus: rootline_prom::PromSettings,
+    /// The model every investigation asks for causes and fixes (`[llm]`), when configured.
+    llm: Option<rootline_agent::LlmRun>,
 }
 
 impl LiveInvestigations {
@@ -51,7 +53,17 @@ impl LiveInvestigations {
             ),
             engine: EngineConfig::default(),
             prometheus: rootline_prom::PromSettings::default(),
+            llm: None,
         }
+    }
+
+    /// Every investigation also asks `llm`'s model (its claims checked against the evidence,
+    /// as `rootline investigate --llm` does) and counts the exchange in `/metrics`.
+    // The serve_chatops test compiles this file and runs no model.
+    #[allow(dead_code)]
+    pub fn with_llm(mut self, llm: Option<rootline_agent::LlmRun>) -> LiveInvestigations {
+        self.llm = llm;
+        self
     }
 
     /// Every investigation also pulls its metrics from `prometheus.url` (when set).
@@ -142,18 +154,46 @@ impl LiveInvestigations {
         .map_err(internal)?;
         report.missing = missing;
         let logs = self.indexes.logs.clone();
-        let budget = self.context_tokens;
-        let snapshot = report.clone();
-        let context = tokio::task::spawn_blocking(move || {
-            rootline_agent::packed_context(&snapshot, &logs, budget)
-        })
-        .await
-        .map_err(internal)?;
+        let context = match &self.llm {
+            Some(run) => {
+                let context = rootline_agent::add_hypotheses(&mut report, logs, run).await;
+                count_model_exchange(&run.settings.model, &report);
+                context
+            }
+            None => {
+                let budget = self.context_tokens;
+                let snapshot = report.clone();
+                tokio::task::spawn_blocking(move || {
+                    rootline_agent::packed_context(&snapshot, &logs, budget)
+                })
+                .await
+                .map_err(internal)?
+            }
+        };
         persist_investigation(&self.store, &mut report, &context)
             .await
             .map_err(ServiceError::Internal)?;
         Ok(report)
     }
+}
+
+/// Counts a report's model exchange (its `llm` record: usage and error) in `/metrics`.
+fn count_model_exchange(model: &str, report: &Report) {
+    let Some(llm) = &report.llm else {
+        return;
+    };
+    let usage = &llm["usage"];
+    let n = |key: &str| usage[key].as_u64().unwrap_or(0);
+    rootline_telemetry::metrics::metrics().model_exchange(
+        model,
+        &rootline_telemetry::metrics::ModelExchange {
+            requests: n("requests"),
+            input_tokens: n("prompt_tokens"),
+            output_tokens: n("completion_tokens"),
+            cost_usd: usage["estimated_cost_usd"].as_f64().unwrap_or(0.0),
+            failed: !llm["error"].is_null(),
+        },
+    );
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -2,6 +2,8 @@
 //! the real binary, the real HTTP client, grounding checked in code.
 
 mod common;
+#[path = "support/process.rs"]
+mod process;
 
 use std::path::Path;
 use std::process::Output;
@@ -233,4 +235,71 @@ fn dry_run_preview_redacts_secrets_from_the_logs() {
         "{preview}"
     );
     assert!(preview.contains("[REDACTED:"), "{preview}");
+}
+
+/// `rootline serve` with `[llm]` asks the model on every investigation it runs, and its
+/// `/metrics` counts the requests, the tokens by type and the cost from the configured prices.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_asks_the_configured_model_and_counts_requests_tokens_and_cost() {
+    let model = ScriptedModel::start(two_hypotheses).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rootline.toml"),
+        format!(
+            "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\nprice_prompt_per_mtok = 3.0\nprice_completion_per_mtok = 15.0\n",
+            model.base_url
+        ),
+    )
+    .unwrap();
+    let (_serve, addr, token) = process::serve(dir.path());
+    let client = process::client_with(&token);
+    let now = chrono::Utc::now();
+    let lines: String = (0..30)
+        .map(|i| {
+            format!(
+                "{{\"time\":\"{}\",\"level\":\"error\",\"msg\":\"payment declined by gateway {i}\"}}\n",
+                (now - chrono::Duration::seconds(40 - i)).to_rfc3339()
+            )
+        })
+        .collect();
+    let r = client
+        .post(format!("http://{addr}/api/v1/ingest/logs?service=payments"))
+        .header("content-type", "text/plain")
+        .body(lines)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = client
+        .post(format!("http://{addr}/api/v1/investigations"))
+        .json(&serde_json::json!({
+            "title": "payments errors",
+            "start": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+            "end": (now + chrono::Duration::seconds(5)).to_rfc3339(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let report: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(report["llm"]["model"], "scripted", "{report:#}");
+    assert_eq!(model.received().len(), 1);
+
+    let page = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The scripted server reports 1000 prompt and 200 completion tokens per answer:
+    // 1000 × $3 + 200 × $15 per million = $0.006.
+    for line in [
+        "rootline_model_requests_total{model=\"scripted\"} 1",
+        "rootline_model_tokens_total{model=\"scripted\",type=\"input\"} 1000",
+        "rootline_model_tokens_total{model=\"scripted\",type=\"output\"} 200",
+        "rootline_model_cost_usd_total{model=\"scripted\"} 0.006",
+    ] {
+        assert!(page.contains(line), "{line} not in\n{page}");
+    }
+    assert!(!page.contains("rootline_model_failures_total{"), "{page}");
 }
