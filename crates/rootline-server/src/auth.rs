@@ -1,8 +1,8 @@
 //! Request authentication: the one place that decides who a request comes from and whether it
 //! may use the route it asks for.
 //!
-//! Every route needs a credential except `/healthz`, `/metrics` (counts only), the slash
-//! command (which checks the chat server's own signature) and the login pages. A credential is
+//! Every route needs a credential except `/healthz`, `/metrics` (counts only), the chat routes
+//! (which check the chat server's own signature or token) and the login pages. A credential is
 //! an API token (`Authorization: Bearer rlt_…`, from `rootline token create`) or the browser
 //! session cookie that `/ui/login` sets after a token or a one-time login link. Each route needs
 //! one [`Scope`] ([`access`] is the table); a token carries its scopes (a collector's token can
@@ -52,7 +52,15 @@ pub(crate) fn access(method: &Method, route: &str) -> Access {
     use Scope::*;
     let write = method != Method::GET && method != Method::HEAD;
     match route {
-        "/healthz" | "/metrics" | "/chatops/slash" | "/ui/login" | "/ui/logout" => Access::Public,
+        // The chat routes check the chat server's own signature or token (`chatops.rs`,
+        // `chat_verdicts.rs`).
+        "/healthz"
+        | "/metrics"
+        | "/chatops/slash"
+        | "/chatops/interactive"
+        | "/chatops/mattermost/action"
+        | "/ui/login"
+        | "/ui/logout" => Access::Public,
         "/api/v1/ingest/logs"
         | "/api/v1/ingest/traces"
         | "/api/v1/ingest/metrics"

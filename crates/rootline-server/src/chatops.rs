@@ -10,6 +10,7 @@
 //! | `investigate [SERVICE...] [last 30m \| since TIME [until TIME]] [-- ALERT TEXT]` | investigates the window (against the same length before it) over what the server has ingested, stores the investigation, posts the ranked causes to the channel |
 //! | `show ID` | a stored investigation |
 //! | `incidents` | the five newest incidents |
+//! | `verdict ID right\|wrong\|partly [cause=SERVICE] [NOTE...]` | records a verdict on the investigation as the rootline user the caller's chat account is linked to (see `chat_verdicts.rs`; an unlinked caller is told how to link, and nothing is recorded) |
 //! | `help` (or nothing) | usage, only to the caller |
 //!
 //! Requests are authenticated before anything is read: with Slack's signing secret
@@ -21,6 +22,8 @@
 //! - The chat answers within Slack's three seconds: an investigation that takes longer goes on in
 //!   the background, the caller is told so, and the result is posted to the request's
 //!   `response_url`.
+//! - An investigation's answer carries "right" and "wrong" buttons (Slack Block Kit; Mattermost
+//!   message actions, with a public URL) that record a verdict the same way.
 //! - Nothing in chat changes the world. There is no approve command: approving an action needs a
 //!   rootline user's bearer token on `/api/v1/actions/{id}/approve`, so that the audit log names
 //!   an authenticated person, not a chat display name.
@@ -102,6 +105,15 @@ impl ChatopsConfig {
         })
     }
 
+    /// Slack when a signing secret is set (it takes precedence), else Mattermost.
+    pub fn flavour(&self) -> rootline_store::ChatFlavour {
+        if self.signing_secret.is_some() {
+            rootline_store::ChatFlavour::Slack
+        } else {
+            rootline_store::ChatFlavour::Mattermost
+        }
+    }
+
     /// Links answers to the timeline pages under `url`.
     pub fn with_public_url(mut self, url: Option<String>) -> ChatopsConfig {
         self.public_url = url
@@ -130,11 +142,16 @@ struct SlashForm {
     response_url: String,
 }
 
-/// A chat message, in the shape Slack and Mattermost both accept.
+/// A chat message, in the shape Slack and Mattermost both accept; `blocks` (Slack) and
+/// `attachments` (Mattermost) carry the verdict buttons of an investigation's answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChatMessage {
     pub response_type: String,
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<serde_json::Value>,
 }
 
 impl ChatMessage {
@@ -142,14 +159,26 @@ impl ChatMessage {
         ChatMessage {
             response_type: "in_channel".into(),
             text,
+            blocks: None,
+            attachments: None,
         }
     }
 
-    fn to_caller(text: String) -> ChatMessage {
+    pub(crate) fn to_caller(text: String) -> ChatMessage {
         ChatMessage {
             response_type: "ephemeral".into(),
             text,
+            blocks: None,
+            attachments: None,
         }
+    }
+
+    /// An investigation's answer, with the verdict buttons of the chat server's flavour.
+    fn answer(report: &Report, config: &ChatopsConfig) -> ChatMessage {
+        let text = format_report(report, config.public_url.as_deref());
+        let mut message = ChatMessage::to_channel(text);
+        crate::chat_verdicts::add_buttons(&mut message, &report.investigation_id, config);
+        message
     }
 }
 
@@ -164,6 +193,7 @@ enum SlashCommand {
     },
     Show(String),
     Incidents,
+    Verdict(crate::chat_verdicts::ChatVerdict),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -201,15 +231,16 @@ pub(crate) async fn slash(
     let message = match command {
         SlashCommand::Help => ChatMessage::to_caller(usage()),
         SlashCommand::Show(id) => match state.store.get_investigation(&id).await? {
-            Some(report) => {
-                ChatMessage::to_channel(format_report(&report, config.public_url.as_deref()))
-            }
+            Some(report) => ChatMessage::answer(&report, &config),
             None => ChatMessage::to_caller(format!("No investigation with id `{}`.", escape(&id))),
         },
         SlashCommand::Incidents => {
             let incidents = state.store.list_incidents().await?;
             ChatMessage::to_caller(format_incidents(&incidents))
         }
+        SlashCommand::Verdict(verdict) => ChatMessage::to_caller(
+            crate::chat_verdicts::record(&state, config.flavour(), &form.user_id, &verdict).await?,
+        ),
         SlashCommand::Investigate {
             services,
             window,
@@ -236,10 +267,9 @@ async fn investigate_in_time(
     response_url: String,
 ) -> ChatMessage {
     let title = incident.title.clone();
-    let public_url = config.public_url.clone();
     let mut task = tokio::spawn(async move { investigations.investigate(incident).await });
     match tokio::time::timeout(config.answer_within, &mut task).await {
-        Ok(joined) => finished(joined, public_url.as_deref()),
+        Ok(joined) => finished(joined, config),
         Err(_) => {
             if !is_web_url(&response_url) {
                 // Nowhere to post later: let it finish and store it; say where to find it.
@@ -249,8 +279,9 @@ async fn investigate_in_time(
                     escape(&title)
                 ));
             }
+            let config = config.clone();
             tokio::spawn(async move {
-                let message = finished(task.await, public_url.as_deref());
+                let message = finished(task.await, &config);
                 if let Err(e) = post_message(&response_url, &message).await {
                     tracing::warn!(error = %e, "cannot post the investigation to response_url");
                 }
@@ -265,10 +296,10 @@ async fn investigate_in_time(
 
 fn finished(
     joined: Result<Result<Report, ServiceError>, tokio::task::JoinError>,
-    public_url: Option<&str>,
+    config: &ChatopsConfig,
 ) -> ChatMessage {
     let failure = match joined {
-        Ok(Ok(report)) => return ChatMessage::to_channel(format_report(&report, public_url)),
+        Ok(Ok(report)) => return ChatMessage::answer(&report, config),
         Ok(Err(e)) => chain(&e),
         Err(e) => chain(&e),
     };
@@ -278,11 +309,11 @@ fn finished(
     )
 }
 
-fn is_web_url(url: &str) -> bool {
+pub(crate) fn is_web_url(url: &str) -> bool {
     url.starts_with("https://") || url.starts_with("http://")
 }
 
-async fn post_message(url: &str, message: &ChatMessage) -> Result<(), reqwest::Error> {
+pub(crate) async fn post_message(url: &str, message: &ChatMessage) -> Result<(), reqwest::Error> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?
@@ -294,7 +325,7 @@ async fn post_message(url: &str, message: &ChatMessage) -> Result<(), reqwest::E
     Ok(())
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -308,17 +339,8 @@ fn authenticate(
     form: &SlashForm,
     now: i64,
 ) -> Result<(), ApiError> {
-    if let Some(secret) = &config.signing_secret {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ApiError::Unauthorized(format!("missing header {name}")))
-        };
-        let timestamp = header("x-slack-request-timestamp")?;
-        let signature = header("x-slack-signature")?;
-        verify_slack_signature(secret, timestamp, body, signature, now)?;
-        return refuse_replay(config, signature, now);
+    if config.signing_secret.is_some() {
+        return verify_slack_request(config, headers, body, now);
     }
     if let Some(token) = &config.verification_token
         && constant_time_eq(token.as_bytes(), form.token.as_bytes())
@@ -328,6 +350,31 @@ fn authenticate(
     Err(ApiError::Unauthorized(
         "the slash command token does not match".into(),
     ))
+}
+
+/// Checks a request Slack signed (a slash command or an interaction): the signature over the
+/// raw body, the five-minute window and that the signature was not seen before.
+pub(crate) fn verify_slack_request(
+    config: &ChatopsConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), ApiError> {
+    let Some(secret) = &config.signing_secret else {
+        return Err(ApiError::NotFound(
+            "Slack is not configured on this server".into(),
+        ));
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized(format!("missing header {name}")))
+    };
+    let timestamp = header("x-slack-request-timestamp")?;
+    let signature = header("x-slack-signature")?;
+    verify_slack_signature(secret, timestamp, body, signature, now)?;
+    refuse_replay(config, signature, now)
 }
 
 /// A valid signature is accepted once: its request cannot be replayed while its timestamp is
@@ -386,7 +433,7 @@ pub fn slack_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Compares without returning early, so that timing does not reveal the token's prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -399,6 +446,7 @@ fn usage() -> String {
         "• `/rootline investigate [SERVICE...] [last 30m | since TIME [until TIME]] [-- ALERT TEXT]`: rank the probable causes in that window (default: the last 30 minutes; times in RFC 3339, e.g. 2026-11-28T09:25:00Z) against the window of the same length before it",
         "• `/rootline show ID`: a stored investigation",
         "• `/rootline incidents`: the newest incidents",
+        "• `/rootline verdict ID right|wrong|partly [cause=SERVICE] [NOTE]`: say whether an investigation was right (as the rootline user your chat account is linked to)",
         "Proposed fixes are approved by an authenticated rootline user over the API, never from chat.",
     ]
     .join("\n")
@@ -469,6 +517,12 @@ fn parse_command(text: &str) -> Result<SlashCommand, String> {
                 window,
                 alert,
             })
+        }
+        "verdict" => {
+            let rest: Vec<&str> = words.collect();
+            // A note may contain `--`: it is the whole rest of the line.
+            let note_tail = (!alert.is_empty()).then_some(alert.as_str());
+            crate::chat_verdicts::parse(&rest, note_tail).map(SlashCommand::Verdict)
         }
         other => Err(format!("unknown command `{}`", escape(other))),
     }

@@ -18,7 +18,8 @@
 //! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
 //! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
 //! | `GET /ui`, `GET /ui/incidents/{id}[?investigation=ID]` | the web incident timeline: HTML, no script (see `timeline.rs`) |
-//! | `POST /chatops/slash` | the Slack-compatible slash command (`investigate`, `show`, `incidents`), when [`AppState::with_chatops`] is used (see `chatops.rs`) |
+//! | `POST /chatops/slash` | the Slack-compatible slash command (`investigate`, `show`, `incidents`, `verdict`), when [`AppState::with_chatops`] is used (see `chatops.rs`) |
+//! | `POST /chatops/interactive`, `POST /chatops/mattermost/action` | verdict buttons on chat answers (see `chat_verdicts.rs`) |
 //! | `POST /api/v1/ingest/{logs,traces,metrics}`, `POST /v1/{logs,metrics,traces}` (OTLP/HTTP) | telemetry ingest, when [`AppState::with_ingest`] is used (see `ingest.rs`) |
 //!
 //! Every other route needs a credential with its scope (see `auth.rs`): a missing or bad one is a
@@ -46,6 +47,7 @@
 mod alerts;
 mod auth;
 mod changes;
+mod chat_verdicts;
 mod chatops;
 mod error;
 mod ingest;
@@ -194,6 +196,12 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(observe::metrics_page))
         // Authenticated by the chat server's signature or token, not by a bearer token.
         .route("/chatops/slash", post(chatops::slash))
+        // Chat buttons: Slack's signature, or a context only this server can sign.
+        .route("/chatops/interactive", post(chat_verdicts::slack_interactive))
+        .route(
+            "/chatops/mattermost/action",
+            post(chat_verdicts::mattermost_action),
+        )
         // The web incident timeline: HTML over the same read services as the JSON API.
         .route("/ui", get(timeline::incidents_page))
         .route("/ui/incidents/{id}", get(timeline::incident_page))

@@ -33,8 +33,8 @@ use rootline_actions::{
     Action, ActionContent, Approval, ApprovalPolicy, Executor, Refusal, RefusalKind,
 };
 use rootline_store::{
-    ApprovalResult, AuditEntry, AuditVerification, Credential, GovernanceError, Judgement,
-    NewAction, NewVerdict, Store, User, Verdict, VerdictTarget,
+    ApprovalResult, AuditEntry, AuditVerification, ChatFlavour, Credential, GovernanceError,
+    Judgement, NewAction, NewVerdict, Store, User, Verdict, VerdictTarget,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,13 @@ pub trait GovernanceService: Send + Sync + 'static {
 
     /// A user by name (a browser session opened with a login link is checked against it).
     fn user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<User>, GovernanceError>>;
+
+    /// The rootline user a chat user id is linked to (not disabled), if any.
+    fn chat_user<'a>(
+        &'a self,
+        flavour: ChatFlavour,
+        chat_user: &'a str,
+    ) -> BoxFuture<'a, Result<Option<User>, GovernanceError>>;
 
     fn record_verdict<'a>(
         &'a self,
@@ -125,6 +132,14 @@ impl GovernanceService for Store {
 
     fn user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<User>, GovernanceError>> {
         Box::pin(async move { Ok(Store::get_user(self, name).await?) })
+    }
+
+    fn chat_user<'a>(
+        &'a self,
+        flavour: ChatFlavour,
+        chat_user: &'a str,
+    ) -> BoxFuture<'a, Result<Option<User>, GovernanceError>> {
+        Box::pin(async move { Ok(Store::chat_user(self, flavour, chat_user).await?) })
     }
 
     fn record_verdict<'a>(
@@ -246,7 +261,7 @@ fn refusal(r: Refusal) -> ApiError {
     }
 }
 
-fn service(state: &AppState) -> Result<&dyn GovernanceService, ApiError> {
+pub(crate) fn service(state: &AppState) -> Result<&dyn GovernanceService, ApiError> {
     state.store.governance().ok_or_else(|| {
         ApiError::NotFound("verdicts and actions are not available on this server".to_owned())
     })

@@ -178,10 +178,12 @@ mod changes; // after `with_pool!`, which it uses
 pub use changes::{ConfigVersion, ConfigVersionSaved};
 mod actions; // verdicts, actions, audit and users: after `with_pool!`, which they use
 mod audit;
+mod chat_links;
 mod users;
 mod verdicts;
 pub use actions::{ApprovalResult, NewAction};
 pub use audit::{AuditEntry, AuditVerification, BrokenLink, GENESIS_HASH, GovernanceError};
+pub use chat_links::ChatFlavour;
 pub use users::{CreatedToken, Credential, LOCAL_ADMIN, TOKEN_PREFIX, User};
 pub use verdicts::{
     EvidenceSnapshot, ExportOptions, ExportSummary, ExportedBundle, Hypothesis, Judgement,

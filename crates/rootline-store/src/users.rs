@@ -62,7 +62,7 @@ pub struct CreatedToken {
 
 const INSERT_USER: &str =
     "INSERT INTO users (id, name, role, created_at, disabled_at) VALUES ($1, $2, $3, $4, NULL)";
-const SELECT_USER_BY_NAME: &str =
+pub(crate) const SELECT_USER_BY_NAME: &str =
     "SELECT id, name, role, created_at, disabled_at FROM users WHERE name = $1";
 const LIST_USERS: &str = "SELECT id, name, role, created_at, disabled_at FROM users ORDER BY name";
 const INSERT_TOKEN: &str = "\
@@ -74,7 +74,7 @@ FROM api_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.token_hash = $1";
 
 /// `id, name, role, created_at, disabled_at`
-type UserRow = (String, String, String, String, Option<String>);
+pub(crate) type UserRow = (String, String, String, String, Option<String>);
 
 /// Who a local CLI administrator is in the audit log.
 pub const LOCAL_ADMIN: &str = "cli:local";
@@ -400,7 +400,9 @@ impl Store {
     }
 }
 
-fn user_from_row((id, name, role, created_at, disabled_at): UserRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(
+    (id, name, role, created_at, disabled_at): UserRow,
+) -> Result<User, StoreError> {
     let role = role.parse::<Role>().map_err(|reason| StoreError::Corrupt {
         table: "users",
         id: id.clone(),

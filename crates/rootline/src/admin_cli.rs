@@ -169,6 +169,21 @@ pub enum UserCommand {
     /// Disable a user: every token of theirs stops working at once (the audit log keeps what
     /// they did).
     Disable { name: String },
+    /// Link a chat account to a user: verdicts given from chat (buttons, `/rootline verdict`)
+    /// are recorded as this user. Give the chat server's user id, not the display name.
+    Link {
+        name: String,
+        /// A Slack user id (`U024BE7LH`: profile → ⋮ → Copy member ID).
+        #[arg(
+            long,
+            conflicts_with = "mattermost_user",
+            required_unless_present = "mattermost_user"
+        )]
+        slack_user: Option<String>,
+        /// A Mattermost user id (26 characters; System Console → Users, or the API).
+        #[arg(long)]
+        mattermost_user: Option<String>,
+    },
 }
 
 /// Days a token lives unless `--expires-in-days` or `--never-expires` says otherwise: a token
@@ -540,6 +555,27 @@ pub async fn run_user(cmd: UserCommand, store: &Store, out: &mut dyn Write) -> R
                     )?;
                 }
             }
+        }
+        UserCommand::Link {
+            name,
+            slack_user,
+            mattermost_user,
+        } => {
+            let (flavour, chat_user) = match (slack_user, mattermost_user) {
+                (Some(u), _) => (rootline_store::ChatFlavour::Slack, u),
+                (None, Some(u)) => (rootline_store::ChatFlavour::Mattermost, u),
+                (None, None) => bail!("give --slack-user or --mattermost-user"),
+            };
+            let user = store
+                .link_chat_user(&name, flavour, &chat_user, LOCAL_ADMIN)
+                .await?;
+            writeln!(
+                out,
+                "{} user {chat_user} is linked to {} ({}): verdicts from chat are recorded as them",
+                flavour.as_str(),
+                user.name,
+                user.role
+            )?;
         }
         UserCommand::Disable { name } => {
             let user = store.disable_user(&name, LOCAL_ADMIN).await?;

@@ -343,3 +343,69 @@ async fn tokens_are_revoked_and_users_disabled_from_the_cli() {
     let users = ok(&store, &["user", "list"]).await;
     assert!(users.contains("disabled"), "{users}");
 }
+
+#[tokio::test]
+async fn chat_accounts_are_linked_to_users_and_tokens_take_scopes_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rootline.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    ok(&store, &["user", "add", "rae", "--role", "responder"]).await;
+    let out = ok(
+        &store,
+        &["user", "link", "rae", "--slack-user", "U024BE7LH"],
+    )
+    .await;
+    assert!(out.contains("linked to rae"), "{out}");
+    let linked = store
+        .chat_user(rootline_store::ChatFlavour::Slack, "U024BE7LH")
+        .await
+        .unwrap();
+    assert_eq!(linked.map(|u| u.name).as_deref(), Some("rae"));
+    // The same id on the other chat server is someone else (unlinked).
+    assert!(
+        store
+            .chat_user(rootline_store::ChatFlavour::Mattermost, "U024BE7LH")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A display name is not an id; an unknown user is named.
+    let err = run(
+        &store,
+        &["user", "link", "rae", "--slack-user", "Rae Smith"],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("Rae Smith"), "{err}");
+    let err = run(
+        &store,
+        &["user", "link", "nobody", "--mattermost-user", "abc"],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("nobody"), "{err}");
+    // A disabled user's chat account records nothing any more.
+    ok(&store, &["user", "disable", "rae"]).await;
+    assert!(
+        store
+            .chat_user(rootline_store::ChatFlavour::Slack, "U024BE7LH")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Scopes: within the role, else refused naming the scope.
+    ok(&store, &["user", "add", "otel", "--role", "responder"]).await;
+    let token = ok(&store, &["token", "create", "otel", "--scope", "ingest"]).await;
+    let credential = store.credential(token.trim()).await.unwrap().unwrap();
+    assert_eq!(credential.scopes, vec![rootline_actions::Scope::Ingest]);
+    let err = run(&store, &["token", "create", "otel", "--scope", "approve"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("approve"), "{err}");
+    assert!(
+        run(&store, &["token", "create", "otel", "--scope", "write"])
+            .await
+            .is_err()
+    );
+}
