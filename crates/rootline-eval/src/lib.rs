@@ -9,6 +9,8 @@
 //! Threading: bundles run one after another so that the seconds per case are not skewed by
 //! contention; the agent moves blocking work off the runtime.
 
+pub mod calibration;
+pub mod html;
 pub mod jitter;
 pub mod markdown;
 pub mod naive;
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use jitter::{JitterRun, JitterSummary};
 
+pub use html::render_html;
 pub use markdown::render_markdown;
 pub use recall::{BudgetRecall, CaseRecall, RecallSummary};
 pub use score::{CaseResult, DatasetSummary, LevelMetrics, Ranked, Rate, score_case, summarise};

@@ -342,6 +342,9 @@ pub struct DatasetSummary {
     /// AC@k per window-start offset (`--jitter`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jitter: Vec<crate::JitterSummary>,
+    /// The engine's confidence against its hit rate, in bins, and the Brier score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::calibration::Calibration>,
 }
 
 fn outcome_key(o: Option<Outcome>) -> String {
@@ -416,5 +419,6 @@ fn summarise_group(source: &str, cs: &[&CaseResult]) -> DatasetSummary {
         seconds_max: seconds.iter().copied().fold(0.0, f64::max),
         evidence_recall: summarise_recall(cs),
         jitter: crate::jitter::summarise_jitter(cs, &jitter_offsets(cs)),
+        calibration: Some(crate::calibration::calibrate(cs.iter().copied())),
     }
 }

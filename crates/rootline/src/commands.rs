@@ -707,6 +707,11 @@ async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
         }
     })
     .await?;
+    if let Some(path) = &args.html {
+        std::fs::write(path, rootline_eval::render_html(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -110,6 +110,9 @@ pub struct EvalArgs {
     /// (end kept), e.g. `--jitter -120,-60,-30,0,30,60`: AC@k per offset and their mean.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub jitter: Vec<i64>,
+    /// Also write the report as one self-contained HTML page (charts as inline SVG, no script).
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,8 @@
 //! the incident's page from the server on a real port, and the DOM it built is checked. Skips
 //! with a message when no Chromium is installed (`scripts/test.sh` installs Debian's).
 
+#[path = "support/browser.rs"]
+mod browser;
 #[path = "../src/live_ingest.rs"]
 #[allow(dead_code)]
 mod live_ingest;
@@ -13,10 +15,10 @@ mod live_investigate;
 #[path = "../src/prom_pull.rs"]
 mod prom_pull;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+
+use browser::{chromium, copy_dir, dump_dom};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rootline_agent::EngineConfig;
 use rootline_agent::bundle::Bundle;
@@ -26,64 +28,6 @@ use rootline_store::Store;
 /// A script that would retitle the page if it ran.
 const HOSTILE: &str =
     "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
-
-fn chromium() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("ROOTLINE_CHROMIUM").ok(),
-        Some("/usr/bin/chromium".into()),
-        Some("/usr/bin/chromium-browser".into()),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Loads `url` in headless Chromium and returns the DOM after parsing (and any script).
-fn dump_dom(browser: &Path, url: &str, profile: &Path) -> String {
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--virtual-time-budget=2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--dump-dom", url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "chromium did not finish in 90 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
