@@ -149,7 +149,7 @@ fn investigate_blocking(
     let baselines = effective.baselines.clone();
     let Analysis {
         mut signals,
-        window,
+        mut window,
         window_records,
         baseline_records,
     } = tracing::info_span!("signals").in_scope(|| {
@@ -162,6 +162,24 @@ fn investigate_blocking(
             &subject_of(&incident),
         )
     })?;
+    let widened = match signals.outcome {
+        Outcome::ProbableCause => None,
+        _ => tracing::info_span!("widened").in_scope(|| {
+            crate::onset::widened_look(sources, templates, &incident, engine, (start, end))
+        })?,
+    };
+    if let Some((w_start, wide)) = widened {
+        // The wider look orders the suspects; the outcome stays the declared window's.
+        signals.candidates = wide.signals.candidates;
+        signals.evidence = wide.signals.evidence;
+        window = wide.window;
+        signals.outcome_reason = format!(
+            "{}; candidates ranked over the window opened {} s earlier, from {}",
+            signals.outcome_reason,
+            (start - w_start) / 1_000_000_000,
+            format_ns(w_start)
+        );
+    }
     name_single_instances(&mut signals.candidates, &window);
     // When each candidate's first change was seen: the onset search's, else its earliest
     // evidence in the window (a message that stopped carries a baseline time: not a change seen).

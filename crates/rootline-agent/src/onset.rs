@@ -181,6 +181,40 @@ pub fn effective_window(
     })
 }
 
+/// The declared window found nothing decisive: the same comparison with the window opened
+/// `widen_share` of its length earlier (at most `max_widen_secs`), against the declared
+/// baselines as declared, else the same length right before it. `None` when off, when the
+/// widened window would open before the data, or when it finds no candidate.
+pub(crate) fn widened_look(
+    sources: &Sources,
+    templates: &TemplateMiner,
+    incident: &Incident,
+    engine: &crate::EngineConfig,
+    (start, end): (i64, i64),
+) -> Result<Option<(i64, crate::investigate::Analysis)>, crate::InvestigateError> {
+    let config = &engine.onset;
+    if config.widen_share <= 0.0 || end <= start {
+        return Ok(None);
+    }
+    let widen = (((end - start) as f64 * config.widen_share) as i64)
+        .min(config.max_widen_secs.saturating_mul(1_000_000_000));
+    let w_start = start - widen;
+    match first_record(sources, (w_start, end))? {
+        Some(first) if first <= w_start + widen / 2 => {}
+        // The data starts inside the added stretch: nothing earlier to look at.
+        _ => return Ok(None),
+    }
+    let wide = crate::investigate::analyse(
+        sources,
+        templates,
+        engine,
+        (w_start, end),
+        &declared_or_before(incident, w_start, end),
+        &crate::investigate::subject_of(incident),
+    )?;
+    Ok((!wide.signals.candidates.is_empty()).then_some((w_start, wide)))
+}
+
 /// The first record of any kind in `range`.
 pub fn first_record(sources: &Sources, range: (i64, i64)) -> Result<Option<i64>, IndexError> {
     let mut first = sources

@@ -8,6 +8,11 @@
 //!
 //! Measured on every dataset with `rootline eval --jitter` (docs/evaluation.md), it did not pay
 //! yet: it is off by default, and the declared start is the onset.
+//!
+//! What does pay is simpler: when the declared window shows nothing decisive, the fault may
+//! well have begun before the declared start (alerts lag, people round), so the suspects are
+//! ranked again over the window opened a quarter of its length earlier. That look orders the
+//! candidates but never makes a claim: the outcome stays the declared window's own.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +36,14 @@ pub struct OnsetConfig {
     /// An estimated onset only ever opens the window earlier than declared (an alert comes
     /// after the fault began); a later one keeps the declared start.
     pub only_earlier: bool,
+    /// When the declared window shows nothing decisive, look again with the window opened this
+    /// share of its length earlier (an alert fires after the fault began, and a late window
+    /// loses the first symptoms): the candidates are ranked from that look, but the outcome
+    /// stays the declared window's own (a wider look may order suspects, never make a claim).
+    /// 0 turns it off.
+    pub widen_share: f64,
+    /// ... and at most this many seconds earlier.
+    pub max_widen_secs: i64,
 }
 
 impl Default for OnsetConfig {
@@ -43,6 +56,8 @@ impl Default for OnsetConfig {
             early_share: 0.0,
             max_early_secs: 300,
             only_earlier: true,
+            widen_share: 0.25,
+            max_widen_secs: 300,
         }
     }
 }
