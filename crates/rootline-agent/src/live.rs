@@ -6,15 +6,19 @@
 //! process can still write (while a batch runs it gets a lock error, and vice versa). Log records
 //! get template ids from the data dir's miner, whose snapshot is saved before each index commit
 //! (as in file ingest), and reloaded when another process changed it since this one last saved.
+//!
+//! Memory: a batch is held whole, so callers keep batches small (the server hands over chunks of
+//! a few thousand records, `rootline-server`'s ingest limits), and every writer here indexes into
+//! a heap of [`LIVE_WRITER_HEAP`] rather than a bulk ingest's 128 MB.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use rootline_core::{LogRecord, MetricPoint, Span};
-use rootline_index::LogIndex;
 use rootline_index::metrics::MetricIndex;
 use rootline_index::spans::SpanIndex;
+use rootline_index::{LIVE_WRITER_HEAP, LogIndex};
 use rootline_templates::TemplateMiner;
 use tokio::sync::Mutex;
 
@@ -85,7 +89,7 @@ impl LiveIngestor {
             // File ingest keeps its ledger in the commit payload; pass it on untouched (HTTP
             // sources never collide with file labels).
             let payload = index.commit_payload()?;
-            let mut writer = index.writer()?;
+            let mut writer = index.writer_with_heap(LIVE_WRITER_HEAP)?;
             let n = records.len() as u64;
             for mut r in records {
                 let first_line = r.message.lines().next().unwrap_or("");
@@ -111,7 +115,7 @@ impl LiveIngestor {
         let index = self.spans.clone();
         tokio::task::spawn_blocking(move || {
             let _guard = guard;
-            let mut writer = index.writer()?;
+            let mut writer = index.writer_with_heap(LIVE_WRITER_HEAP)?;
             for s in &spans {
                 writer.add(s)?;
             }
@@ -128,7 +132,7 @@ impl LiveIngestor {
         let index = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
             let _guard = guard;
-            let mut writer = index.writer()?;
+            let mut writer = index.writer_with_heap(LIVE_WRITER_HEAP)?;
             for p in &points {
                 writer.add(p)?;
             }

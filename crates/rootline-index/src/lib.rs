@@ -171,6 +171,22 @@ pub(crate) fn bound_segments(index: &Index, writer: &mut IndexWriter) -> Result<
     Ok(())
 }
 
+/// Indexing heap (tantivy's arena, per indexing thread; there is one) of a log writer opened
+/// with [`LogIndex::writer`]: when it fills, the writer writes a segment out (not a commit). A
+/// file ingest commits every 200k records, and 128 MB holds about that many, so a commit writes
+/// one segment (peak RSS of a 1 GB ingest 132-136 MB, docs/benchmarks.md).
+pub const LOG_WRITER_HEAP: usize = 128_000_000;
+/// Indexing heap of a span or metric writer: smaller documents than log records.
+pub const SPAN_WRITER_HEAP: usize = 64_000_000;
+/// See [`SPAN_WRITER_HEAP`].
+pub const METRIC_WRITER_HEAP: usize = 64_000_000;
+/// Indexing heap of the writers of a running server's live ingest (`*::writer_with_heap`), one
+/// index writer per kind at a time. `rootline serve` hands its writers chunks of a few thousand
+/// records (the server's ingest limits), which never fill it; it bounds a caller that hands over
+/// more at once (the Kubernetes watcher's sink) at twice tantivy's minimum (15 MB), and sizes the
+/// term table tantivy allocates up front (a third of the heap at most) for every batch.
+pub const LIVE_WRITER_HEAP: usize = 32_000_000;
+
 /// A writer over `index` whose segments are merged only by [`bound_segments`]: tantivy's own
 /// merge policy starts background merges that a writer dropped after its commit abandons, and
 /// that would race the explicit merge.
@@ -233,7 +249,12 @@ impl LogIndex {
 
     /// The single writer. Records become visible (and durable) at [`LogWriter::commit`].
     pub fn writer(&self) -> Result<LogWriter<'_>, IndexError> {
-        let writer = open_writer(&self.index, 128_000_000)?;
+        self.writer_with_heap(LOG_WRITER_HEAP)
+    }
+
+    /// The single writer with an indexing heap of `heap` bytes (at least 15 MB).
+    pub fn writer_with_heap(&self, heap: usize) -> Result<LogWriter<'_>, IndexError> {
+        let writer = open_writer(&self.index, heap)?;
         Ok(LogWriter {
             owner: self,
             writer,

@@ -135,7 +135,12 @@ impl MetricIndex {
 
     /// The single writer. Points become visible (and durable) at [`MetricWriter::commit`].
     pub fn writer(&self) -> Result<MetricWriter<'_>, IndexError> {
-        let writer = crate::open_writer(&self.index, 64_000_000)?;
+        self.writer_with_heap(crate::METRIC_WRITER_HEAP)
+    }
+
+    /// The single writer with an indexing heap of `heap` bytes (at least 15 MB).
+    pub fn writer_with_heap(&self, heap: usize) -> Result<MetricWriter<'_>, IndexError> {
+        let writer = crate::open_writer(&self.index, heap)?;
         Ok(MetricWriter {
             owner: self,
             writer,

@@ -146,7 +146,12 @@ impl SpanIndex {
 
     /// The single writer. Spans become visible (and durable) at [`SpanWriter::commit`].
     pub fn writer(&self) -> Result<SpanWriter<'_>, IndexError> {
-        let writer = crate::open_writer(&self.index, 64_000_000)?;
+        self.writer_with_heap(crate::SPAN_WRITER_HEAP)
+    }
+
+    /// The single writer with an indexing heap of `heap` bytes (at least 15 MB).
+    pub fn writer_with_heap(&self, heap: usize) -> Result<SpanWriter<'_>, IndexError> {
+        let writer = crate::open_writer(&self.index, heap)?;
         // Holding the writer lock, nobody else commits: what the reader sees now stays the
         // committed state until our own commit.
         self.reload()?;
