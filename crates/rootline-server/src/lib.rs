@@ -18,6 +18,7 @@
 //! | `/api/v1/investigations/{id}/verdicts`, `/api/v1/actions[/{id}[/approve\|reject\|execute]]`, `/api/v1/audit[/verify]` | verdicts, approval-gated actions and the audit log, bearer token required (see `verdicts.rs`) |
 //! | `POST/GET /api/v1/changes`, `POST /api/v1/configs` | change events and config versions (see `changes.rs`) |
 //! | `GET /ui`, `GET /ui/incidents/{id}[?investigation=ID]` | the web incident timeline: HTML, no script (see `timeline.rs`) |
+//! | `GET /ui/eval` | the stored investigations scored against their latest verdicts (see `eval_page.rs`) |
 //! | `POST /chatops/slash` | the Slack-compatible slash command (`investigate`, `show`, `incidents`, `verdict`), when [`AppState::with_chatops`] is used (see `chatops.rs`) |
 //! | `POST /chatops/interactive`, `POST /chatops/mattermost/action` | verdict buttons on chat answers (see `chat_verdicts.rs`) |
 //! | `POST /api/v1/ingest/{logs,traces,metrics}`, `POST /v1/{logs,metrics,traces}` (OTLP/HTTP) | telemetry ingest, when [`AppState::with_ingest`] is used (see `ingest.rs`) |
@@ -50,6 +51,7 @@ mod changes;
 mod chat_verdicts;
 mod chatops;
 mod error;
+mod eval_page;
 mod ingest;
 mod login;
 mod observe;
@@ -205,6 +207,7 @@ pub fn app(state: AppState) -> Router {
         // The web incident timeline: HTML over the same read services as the JSON API.
         .route("/ui", get(timeline::incidents_page))
         .route("/ui/incidents/{id}", get(timeline::incident_page))
+        .route("/ui/eval", get(eval_page::page))
         .route("/ui/login", get(login::page).post(login::with_token))
         .route("/ui/logout", post(login::logout))
         .nest("/api/v1", api)

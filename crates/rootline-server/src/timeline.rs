@@ -128,7 +128,8 @@ pub(crate) async fn incident_page(
 
 fn render_incidents(rows: &[(&Incident, Option<rootline_store::InvestigationSummary>)]) -> String {
     let mut out = String::from(
-        "<header><h1>rootline incidents</h1><form method=\"post\" action=\"/ui/logout\">\
+        "<header><h1>rootline incidents</h1><p><a href=\"/ui/eval\">how right were we</a></p>\
+         <form method=\"post\" action=\"/ui/logout\">\
          <button type=\"submit\">Log out</button></form></header><main>",
     );
     if rows.is_empty() {

@@ -34,7 +34,7 @@ use rootline_actions::{
 };
 use rootline_store::{
     ApprovalResult, AuditEntry, AuditVerification, ChatFlavour, Credential, GovernanceError,
-    Judgement, NewAction, NewVerdict, Store, User, Verdict, VerdictTarget,
+    Judgement, NewAction, NewVerdict, Store, User, Verdict, VerdictScores, VerdictTarget,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,9 @@ pub trait GovernanceService: Send + Sync + 'static {
 
     /// A user by name (a browser session opened with a login link is checked against it).
     fn user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<User>, GovernanceError>>;
+
+    /// Every judged investigation scored against its latest verdicts.
+    fn verdict_scores(&self) -> BoxFuture<'_, Result<VerdictScores, GovernanceError>>;
 
     /// The rootline user a chat user id is linked to (not disabled), if any.
     fn chat_user<'a>(
@@ -140,6 +143,10 @@ impl GovernanceService for Store {
         chat_user: &'a str,
     ) -> BoxFuture<'a, Result<Option<User>, GovernanceError>> {
         Box::pin(async move { Ok(Store::chat_user(self, flavour, chat_user).await?) })
+    }
+
+    fn verdict_scores(&self) -> BoxFuture<'_, Result<VerdictScores, GovernanceError>> {
+        Box::pin(async move { Ok(Store::verdict_scores(self).await?) })
     }
 
     fn record_verdict<'a>(

@@ -17,6 +17,7 @@ on_both_backends!(
     requests_need_a_valid_bearer_token,
     verdicts_over_http,
     actions_over_http,
+    verdicts_score_the_stored_investigations,
 );
 
 // ---- fixtures ----
@@ -394,4 +395,66 @@ async fn actions_over_http(url: String) {
         assert_eq!(res.status, 400, "{field}: {res:?}");
         assert!(format!("{res:?}").contains(field), "{res:?}");
     }
+}
+
+/// "How right were we": three investigations that all blame `payments`, one accepted, one
+/// corrected to another service, one only rejected; scored without exporting anything, as
+/// `/ui/eval` shows it.
+async fn verdicts_score_the_stored_investigations(url: String) {
+    let app = spawn_app(&url).await;
+    let [_, responder, ..] = tokens(&app.store).await;
+    for (id, body) in [
+        (
+            "inv-a",
+            json!({"target": {"kind": "investigation"}, "judgement": "accepted"}),
+        ),
+        (
+            "inv-b",
+            json!({"target": {"kind": "investigation"}, "judgement": "rejected",
+                   "root_cause_service": "ledger"}),
+        ),
+        (
+            "inv-c",
+            json!({"target": {"kind": "investigation"}, "judgement": "rejected"}),
+        ),
+    ] {
+        app.store.save_investigation(&report(id)).await.unwrap();
+        let res = app
+            .post_as(
+                &responder,
+                &format!("/api/v1/investigations/{id}/verdicts"),
+                body,
+            )
+            .await;
+        assert_eq!(res.status, 201, "{res:?}");
+    }
+    let scores = app.store.verdict_scores().await.unwrap();
+    assert_eq!((scores.all.n, scores.all.at1, scores.all.at3), (3, 1, 1));
+    let ranks: std::collections::BTreeMap<&str, (Option<usize>, Option<&str>)> = scores
+        .cases
+        .iter()
+        .map(|c| {
+            (
+                c.investigation_id.as_str(),
+                (c.rank, c.root_cause.as_deref()),
+            )
+        })
+        .collect();
+    assert_eq!(ranks["inv-a"], (Some(1), Some("payments")));
+    assert_eq!(ranks["inv-b"], (None, Some("ledger")));
+    assert_eq!(ranks["inv-c"], (None, None));
+    assert_eq!(scores.months.len(), 1);
+
+    let page = app.get("/ui/eval").await;
+    assert_eq!(page.status, 200, "{page:?}");
+    for needle in [
+        "3 judged investigations",
+        "<strong>0.33</strong> (AC@1)",
+        "href=\"/ui/incidents/inc-1?investigation=inv-b\"",
+        "class=\"month-bar\"",
+        "rejected, none given",
+    ] {
+        assert!(page.body.contains(needle), "{needle} not in {}", page.body);
+    }
+    assert_eq!(app.anonymous("GET", "/ui/eval", None).await.status, 303);
 }

@@ -180,11 +180,13 @@ mod actions; // verdicts, actions, audit and users: after `with_pool!`, which th
 mod audit;
 mod chat_links;
 mod users;
+mod verdict_scores;
 mod verdicts;
 pub use actions::{ApprovalResult, NewAction};
 pub use audit::{AuditEntry, AuditVerification, BrokenLink, GENESIS_HASH, GovernanceError};
 pub use chat_links::ChatFlavour;
 pub use users::{CreatedToken, Credential, LOCAL_ADMIN, TOKEN_PREFIX, User};
+pub use verdict_scores::{JudgedInvestigation, VerdictRate, VerdictScores};
 pub use verdicts::{
     EvidenceSnapshot, ExportOptions, ExportSummary, ExportedBundle, Hypothesis, Judgement,
     NewVerdict, ReplayLink, SkippedIncident, Verdict, VerdictTarget, export_judged_bundles,

@@ -684,7 +684,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Highest version per (investigation, target).
-fn latest_per_target(verdicts: Vec<Verdict>) -> Vec<Verdict> {
+pub(crate) fn latest_per_target(verdicts: Vec<Verdict>) -> Vec<Verdict> {
     let mut latest: BTreeMap<(String, String, String), Verdict> = BTreeMap::new();
     for v in verdicts {
         let (kind, reference) = v.target.columns();
@@ -912,7 +912,7 @@ pub async fn export_judged_bundles(
 }
 
 /// The truth a verdict gives, if any.
-fn truth_of(
+pub(crate) fn truth_of(
     v: &Verdict,
     report: Option<&Report>,
     hypotheses: &HashMap<String, Hypothesis>,

@@ -691,9 +691,12 @@ async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
         let store = open_store(settings).await?;
         return crate::admin_cli::run_eval_export(a, &store, &mut std::io::stdout()).await;
     }
-    let dir = args
-        .dir
-        .context("give a directory of incident bundles, or `eval export --out DIR`")?;
+    if args.verdicts {
+        return eval_verdicts(settings, args.json).await;
+    }
+    let dir = args.dir.context(
+        "give a directory of incident bundles, `--verdicts`, or `eval export --out DIR`",
+    )?;
     let options = rootline_eval::EvalOptions {
         filter: args.filter.clone(),
         jitter: args.jitter.clone(),
@@ -716,6 +719,43 @@ async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", rootline_eval::render_markdown(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rootline eval --verdicts`: the stored investigations against their latest verdicts.
+async fn eval_verdicts(settings: &Settings, json: bool) -> Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let scores = store.verdict_scores().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&scores)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if scores.all.n == 0 {
+        println!(
+            "No judged investigation yet: record verdicts (rootline verdict add, the API, or the \
+             chat buttons) and run this again."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("| judged | investigations | AC@1 | AC@3 |\n|---|---:|---:|---:|");
+    for (month, r) in &scores.months {
+        println!("| {month} | {} | {:.2} | {:.2} |", r.n, r.ac1(), r.ac3());
+    }
+    let all = &scores.all;
+    println!("| all | {} | {:.2} | {:.2} |", all.n, all.ac1(), all.ac3());
+    println!("\n| judged at | investigation | top candidate | root cause (verdict) | rank | by |");
+    println!("|---|---|---|---|---:|---|");
+    for c in &scores.cases {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            c.judged_at,
+            c.investigation_id,
+            c.top.as_deref().unwrap_or("-"),
+            c.root_cause.as_deref().unwrap_or("(rejected, none given)"),
+            c.rank.map_or("-".to_owned(), |r| r.to_string()),
+            c.judged_by
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

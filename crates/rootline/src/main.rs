@@ -113,6 +113,10 @@ pub struct EvalArgs {
     /// Also write the report as one self-contained HTML page (charts as inline SVG, no script).
     #[arg(long, value_name = "OUT.html")]
     pub html: Option<PathBuf>,
+    /// Score the stored investigations against their latest verdicts instead of bundles: AC@1
+    /// and AC@3 over every judged investigation and per month ("how right were we").
+    #[arg(long, conflicts_with_all = ["dir", "jitter", "html"])]
+    pub verdicts: bool,
 }
 
 #[derive(Subcommand, Debug)]

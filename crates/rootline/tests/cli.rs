@@ -520,3 +520,58 @@ fn investigate_around_the_alert_time_finds_the_demo_culprit() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--before"), "{}", stderr(&o));
 }
+
+/// "How right were we this month": the demo investigation, judged right, is scored by
+/// `eval --verdicts` from the store alone (no bundle, no export).
+#[test]
+fn eval_verdicts_scores_stored_investigations_against_their_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo_root().join("eval/demo/nezha-tt-2023-01-29-0925");
+    let o = rootline(
+        dir.path(),
+        &["investigate", demo.to_str().unwrap(), "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let id = report["investigation_id"].as_str().unwrap().to_owned();
+    let o = rootline(dir.path(), &["eval", "--verdicts"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("No judged investigation yet"),
+        "{}",
+        stdout(&o)
+    );
+    let o = rootline(dir.path(), &["user", "add", "rae", "--role", "responder"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&rootline(dir.path(), &["token", "create", "rae"]));
+    let o = rootline(
+        dir.path(),
+        &[
+            "verdict",
+            "add",
+            "--token",
+            token.trim(),
+            &id,
+            "--target",
+            "investigation",
+            "--judgement",
+            "accepted",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rootline(dir.path(), &["eval", "--verdicts", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let scores: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(scores["all"]["n"], 1, "{scores:#}");
+    assert_eq!(scores["all"]["at1"], 1, "{scores:#}");
+    assert_eq!(
+        scores["cases"][0]["root_cause"], "ts-basic-service",
+        "{scores:#}"
+    );
+    let o = rootline(dir.path(), &["eval", "--verdicts"]);
+    assert!(
+        stdout(&o).contains("| all | 1 | 1.00 | 1.00 |"),
+        "{}",
+        stdout(&o)
+    );
+}
