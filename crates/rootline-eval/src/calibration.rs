@@ -55,17 +55,22 @@ pub fn primary_level(case: &CaseResult) -> Option<Level> {
 
 /// The reliability table over the fault cases among `cases`.
 pub fn calibrate<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Calibration {
+    calibrate_pairs(cases.into_iter().filter_map(|case| {
+        if case.is_control() || case.error.is_some() {
+            return None;
+        }
+        let (conf, level) = (confidence(case)?, primary_level(case)?);
+        Some((conf, case.ranks.get(&level).copied().flatten() == Some(1)))
+    }))
+}
+
+/// The reliability table of (stated confidence, was right) pairs.
+pub fn calibrate_pairs(pairs: impl IntoIterator<Item = (f64, bool)>) -> Calibration {
     let mut sums = vec![(0usize, 0.0f64, 0usize); BINS];
     let mut brier = 0.0;
     let mut n = 0;
-    for case in cases {
-        if case.is_control() || case.error.is_some() {
-            continue;
-        }
-        let (Some(conf), Some(level)) = (confidence(case), primary_level(case)) else {
-            continue;
-        };
-        let right = case.ranks.get(&level).copied().flatten() == Some(1);
+    for (conf, right) in pairs {
+        let conf = conf.clamp(0.0, 1.0);
         let bin = ((conf * BINS as f64) as usize).min(BINS - 1);
         sums[bin].0 += 1;
         sums[bin].1 += conf;
@@ -132,6 +137,7 @@ mod tests {
             error: None,
             evidence_recall: None,
             jitter: vec![],
+            models: vec![],
         }
     }
 

@@ -49,12 +49,16 @@ pub fn render_html(report: &EvalReport) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\
          <title>rootline evaluation: {}</title><style>{STYLE}</style></head><body>\
          <h1>rootline evaluation</h1><p>Bundles under <code>{}</code>: {} cases, {} datasets. \
-         Engine = the deterministic ranking; naive = most WARN/ERROR records wins. No model was \
-         scored in this run.</p>",
+         Engine = the deterministic ranking; naive = most WARN/ERROR records wins. {}</p>",
         esc(&report.dir),
         esc(&report.dir),
         report.cases.len(),
-        report.summaries.len()
+        report.summaries.len(),
+        if report.models.is_empty() {
+            "No model was scored in this run."
+        } else {
+            "Models answer on the engine's evidence; their claims are checked against it."
+        }
     );
     for (i, s) in report.summaries.iter().enumerate() {
         let cases: Vec<&CaseResult> = report
@@ -64,6 +68,7 @@ pub fn render_html(report: &EvalReport) -> String {
             .collect();
         render_dataset(&mut out, i, s, &cases);
     }
+    render_models(&mut out, &report.models);
     render_cases(&mut out, &report.cases);
     out.push_str("</body></html>\n");
     out
@@ -95,7 +100,12 @@ fn render_dataset(out: &mut String, i: usize, s: &DatasetSummary, cases: &[&Case
         .calibration
         .clone()
         .unwrap_or_else(|| calibrate(cases.iter().copied()));
-    reliability(out, &calibration);
+    reliability(
+        out,
+        &calibration,
+        "Engine",
+        "Confidence = the top candidate's share of the candidates' scores.",
+    );
     out.push_str("</div></section>");
 }
 
@@ -229,7 +239,7 @@ fn jitter_curve(out: &mut String, s: &DatasetSummary) {
 }
 
 /// Confidence bins against their hit rate, with the diagonal of perfect calibration.
-fn reliability(out: &mut String, c: &Calibration) {
+fn reliability(out: &mut String, c: &Calibration, who: &str, what: &str) {
     let (size, pad) = (160.0, 24.0);
     let span = size - 2.0 * pad;
     let x = |v: f64| pad + v * span;
@@ -262,12 +272,13 @@ fn reliability(out: &mut String, c: &Calibration) {
     let _ = write!(
         out,
         "<text x=\"{pad}\" y=\"{}\">confidence</text><text x=\"2\" y=\"{}\">right</text></svg>\
-         <figcaption>Engine: {} cases, Brier {:.3}. Confidence = the top candidate's share of the \
-         candidates' scores.</figcaption></figure>",
+         <figcaption>{}: {} cases, Brier {:.3}. {}</figcaption></figure>",
         size - 6.0,
         pad - 6.0,
+        esc(who),
         c.n,
-        c.brier
+        c.brier,
+        what
     );
 }
 
@@ -277,6 +288,69 @@ fn rank_cell(rank: Option<Option<usize>>) -> String {
         Some(None) => "<td class=\"miss\">missed</td>".into(),
         Some(Some(1)) => "<td class=\"hit\">1</td>".into(),
         Some(Some(r)) => format!("<td class=\"miss\">{r}</td>"),
+    }
+}
+
+/// Each model's scorecard: AC@1/AC@3 bars against the engine on the same cases, the
+/// reliability of its stated confidence, and the numbers.
+fn render_models(out: &mut String, models: &[crate::models::ModelSummary]) {
+    if models.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Models</h2>");
+    for (i, m) in models.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<section class=\"model\" id=\"model-{i}\"><h3>{}</h3><p>{} cases; kept {} of {} \
+             hypotheses ({}), {} invented citations, {} misquotes; {:.0} tokens in and {:.0} out \
+             per case, ${:.4} per case; latency p50 {} ms, p95 {} ms; {} errors.</p>\
+             <div class=\"charts\"><figure><svg class=\"model-bars\" width=\"460\" height=\"80\" role=\"img\" aria-label=\"model against engine\">",
+            esc(&m.model),
+            m.cases,
+            m.kept,
+            m.kept + m.rejected,
+            pct(m.grounded_share),
+            m.invented_citations,
+            m.misquotes,
+            m.input_tokens_per_case,
+            m.output_tokens_per_case,
+            m.cost_usd_per_case,
+            m.latency_ms_p50,
+            m.latency_ms_p95,
+            m.errors
+        );
+        let mut y = 4.0;
+        for (who, k, v) in [
+            ("model", 1, m.hypotheses.ac1()),
+            ("model", 3, m.hypotheses.ac3()),
+            ("engine", 1, m.engine.ac1()),
+            ("engine", 3, m.engine.ac3()),
+        ] {
+            let w = v.clamp(0.0, 1.0) * 260.0;
+            let _ = write!(
+                out,
+                "<text x=\"0\" y=\"{}\">{who} AC@{k}</text><rect class=\"bar {who}\" data-k=\"{k}\" x=\"110\" y=\"{y}\" width=\"{w:.1}\" height=\"14\" fill=\"{}\"><title>{who} AC@{k} = {}</title></rect><text x=\"{:.1}\" y=\"{}\">{}</text>",
+                y + 11.0,
+                if who == "engine" {
+                    "#2b6cb0"
+                } else {
+                    "#805ad5"
+                },
+                pct(v),
+                114.0 + w,
+                y + 11.0,
+                pct(v)
+            );
+            y += 18.0;
+        }
+        out.push_str("</svg><figcaption>The model's hypotheses against the engine's ranking on the same cases.</figcaption></figure>");
+        reliability(
+            out,
+            &m.calibration,
+            &m.model,
+            "Confidence = the first hypothesis's stated confidence (after grounding's cap).",
+        );
+        out.push_str("</div></section>");
     }
 }
 

@@ -13,6 +13,7 @@ pub mod calibration;
 pub mod html;
 pub mod jitter;
 pub mod markdown;
+pub mod models;
 pub mod naive;
 pub mod recall;
 pub mod score;
@@ -46,6 +47,8 @@ pub struct EvalOptions {
     /// Window-start offsets in seconds: each bundle is investigated again with its start moved
     /// by each (end kept), to show how much the ranking depends on knowing the onset.
     pub jitter: Vec<i64>,
+    /// Models whose hypotheses are scored on every bundle, on the engine's evidence.
+    pub models: Vec<models::ModelSpec>,
 }
 
 impl Default for EvalOptions {
@@ -56,6 +59,7 @@ impl Default for EvalOptions {
             filter: None,
             recall_budgets: recall::DEFAULT_BUDGETS.to_vec(),
             jitter: Vec::new(),
+            models: Vec::new(),
         }
     }
 }
@@ -78,6 +82,9 @@ pub struct EvalReport {
     /// own is in its summary.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jitter: Vec<JitterSummary>,
+    /// One scorecard per model (`--llm`), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<models::ModelSummary>,
 }
 
 /// Every bundle (a directory holding `incident.json`) under `dir`, `dir` itself included, sorted.
@@ -137,6 +144,7 @@ pub async fn evaluate_dir_with(
         dir: dir.display().to_string(),
         summaries: summarise(&cases),
         jitter: jitter::summarise_jitter(&refs, &options.jitter),
+        models: models::summarise_models(&refs),
         cases,
     })
 }
@@ -188,12 +196,20 @@ pub async fn evaluate_bundle(root: &Path, case: String, options: &EvalOptions) -
         .map_err(|e| e.to_string())?;
         let seconds = started.elapsed().as_secs_f64();
         let jitter = jitter::rerun(&ingested, &bundle.incident, options).await;
-        Ok::<_, String>((report, ingested.summary, seconds, jitter))
+        // Each model on the engine's evidence, as `rootline investigate --llm` runs it.
+        let mut model_cases = Vec::with_capacity(options.models.len());
+        for spec in &options.models {
+            let mut answered = report.clone();
+            rootline_agent::add_hypotheses(&mut answered, ingested.sources.logs.clone(), &spec.run)
+                .await;
+            model_cases.push(models::ModelCase::from_report(&spec.name, &answered));
+        }
+        Ok::<_, String>((report, ingested.summary, seconds, jitter, model_cases))
     };
     let result = run.await;
     // The truth is read only now, after the investigation has finished.
     let (truth, truth_error) = read_truth(root);
-    let (report, summary, seconds, jitter_runs) = match result {
+    let (report, summary, seconds, jitter_runs, mut model_cases) = match result {
         Ok(r) => r,
         Err(e) => {
             return score::failed_case(
@@ -236,6 +252,12 @@ pub async fn evaluate_bundle(root: &Path, case: String, options: &EvalOptions) -
     };
     let mut result = score_case(case, &report, truth, naive, seconds, summary.indexed);
     result.jitter = jitter::score_runs(jitter_runs, result.truth.as_ref());
+    if let Some(truth) = &result.truth {
+        for m in &mut model_cases {
+            m.score(truth);
+        }
+    }
+    result.models = model_cases;
     // A failed measurement keeps the ranking scores; the case counts as a recall miss.
     match recall {
         Ok(r) => {

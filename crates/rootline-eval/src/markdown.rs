@@ -57,6 +57,7 @@ pub fn render_markdown(report: &EvalReport) -> String {
         );
     }
     render_jitter(&mut out, report);
+    render_models(&mut out, report);
     let _ = writeln!(out, "\n### Ranking (root cause among the candidates)\n");
     let _ = writeln!(
         out,
@@ -249,5 +250,45 @@ fn render_jitter(out: &mut String, report: &EvalReport) {
                 );
             }
         }
+    }
+}
+
+/// One row per scored model (`--llm`), the engine on the same cases next to it.
+fn render_models(out: &mut String, report: &EvalReport) {
+    if report.models.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### Models (hypotheses on the engine's evidence)\n");
+    let _ = writeln!(
+        out,
+        "| model | cases | AC@1 | AC@3 | engine AC@1 | engine AC@3 | kept / rejected (grounded) | invented citations | misquotes | Brier | tokens in / out per case | cost per case | latency p50 / p95 ms | errors |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|"
+    );
+    for m in &report.models {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} / {} ({}) | {} | {} | {:.3} | {:.0} / {:.0} | ${:.4} | {} / {} | {} |",
+            cell(&m.model),
+            m.cases,
+            pct(m.hypotheses.ac1()),
+            pct(m.hypotheses.ac3()),
+            pct(m.engine.ac1()),
+            pct(m.engine.ac3()),
+            m.kept,
+            m.rejected,
+            pct(m.grounded_share),
+            m.invented_citations,
+            m.misquotes,
+            m.calibration.brier,
+            m.input_tokens_per_case,
+            m.output_tokens_per_case,
+            m.cost_usd_per_case,
+            m.latency_ms_p50,
+            m.latency_ms_p95,
+            m.errors
+        );
     }
 }

@@ -68,6 +68,9 @@ pub struct CaseResult {
     /// The same case with its window start moved (`--jitter`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jitter: Vec<crate::JitterRun>,
+    /// Each scored model's answer on this case (`--llm`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<crate::models::ModelCase>,
 }
 
 impl CaseResult {
@@ -205,6 +208,7 @@ pub fn score_case(
         error: None,
         evidence_recall: None,
         jitter: Vec::new(),
+        models: Vec::new(),
         truth,
     }
 }
@@ -247,6 +251,7 @@ pub fn failed_case(
         error: Some(error),
         evidence_recall: None,
         jitter: Vec::new(),
+        models: Vec::new(),
         truth,
     }
 }

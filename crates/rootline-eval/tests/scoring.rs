@@ -222,6 +222,7 @@ fn controls_fault_types_and_grouping() {
         summaries,
         cases,
         jitter: vec![],
+        models: vec![],
     };
     let md = render_markdown(&report);
     assert!(

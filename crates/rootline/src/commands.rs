@@ -694,13 +694,14 @@ async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
     if args.verdicts {
         return eval_verdicts(settings, args.json).await;
     }
-    let dir = args.dir.context(
+    let dir = args.dir.clone().context(
         "give a directory of incident bundles, `--verdicts`, or `eval export --out DIR`",
     )?;
     let options = rootline_eval::EvalOptions {
         filter: args.filter.clone(),
         jitter: args.jitter.clone(),
         config: settings.engine.clone(),
+        models: eval_models(settings, &args)?,
         ..Default::default()
     };
     let quiet = args.json || args.markdown;
@@ -721,6 +722,74 @@ async fn eval(settings: &Settings, args: EvalArgs) -> Result<ExitCode> {
         print!("{}", rootline_eval::render_markdown(&report));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The models `eval --llm` scores: each `--llm-model` (else `[llm] model`) at `--llm-base-url`
+/// (else `[llm] base_url`), with its own cassette file under `--cassette DIR`: replayed when it
+/// exists, recorded otherwise.
+fn eval_models(
+    settings: &Settings,
+    args: &crate::EvalArgs,
+) -> Result<Vec<rootline_eval::models::ModelSpec>> {
+    if !args.llm {
+        return Ok(Vec::new());
+    }
+    let mut names = args.llm_models.clone();
+    if names.is_empty() {
+        names.extend(settings.llm.model.clone());
+    }
+    if names.is_empty() {
+        bail!("--llm needs a model: --llm-model M (repeatable), or [llm] model in the config");
+    }
+    if let Some(dir) = &args.cassette {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the cassette dir {}", dir.display()))?;
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let mut config = settings.llm.clone();
+        if let Some(u) = &args.llm_base_url {
+            config.base_url = Some(u.clone());
+        }
+        config.model = Some(name.clone());
+        let llm = config
+            .settings()?
+            .context("no model endpoint: set --llm-base-url, or [llm] base_url in the config")?;
+        let prompts = match &llm.prompts_dir {
+            Some(dir) => rootline_llm::Prompts::load(dir)?,
+            None => rootline_llm::Prompts::embedded()?,
+        };
+        let cassette = match &args.cassette {
+            None => rootline_llm::CassetteMode::Off,
+            Some(dir) => {
+                let safe: String = name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let file = dir.join(format!("{safe}.json"));
+                if file.exists() {
+                    rootline_llm::CassetteMode::Replay(file)
+                } else {
+                    rootline_llm::CassetteMode::Record(file)
+                }
+            }
+        };
+        out.push(rootline_eval::models::ModelSpec {
+            name,
+            run: std::sync::Arc::new(rootline_agent::LlmRun {
+                settings: llm,
+                prompts,
+                cassette,
+            }),
+        });
+    }
+    Ok(out)
 }
 
 /// `rootline eval --verdicts`: the stored investigations against their latest verdicts.

@@ -117,6 +117,20 @@ pub struct EvalArgs {
     /// and AC@3 over every judged investigation and per month ("how right were we").
     #[arg(long, conflicts_with_all = ["dir", "jitter", "html"])]
     pub verdicts: bool,
+    /// Also run the model step on every bundle (on the engine's evidence) and score each model:
+    /// hypothesis AC@k next to the engine's, grounding, calibration, tokens, cost, latency.
+    #[arg(long)]
+    pub llm: bool,
+    /// With --llm: the OpenAI-compatible base URL (else `[llm] base_url`).
+    #[arg(long, requires = "llm")]
+    pub llm_base_url: Option<String>,
+    /// With --llm: a model to score (repeatable; else `[llm] model`).
+    #[arg(long = "llm-model", requires = "llm")]
+    pub llm_models: Vec<String>,
+    /// With --llm: record each model's answers to DIR/<model>.json on the first run, and replay
+    /// them from there afterwards (no network): a scorecard reproducible without the model.
+    #[arg(long, requires = "llm", value_name = "DIR")]
+    pub cassette: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -303,3 +303,108 @@ async fn serve_asks_the_configured_model_and_counts_requests_tokens_and_cost() {
     }
     assert!(!page.contains("rootline_model_failures_total{"), "{page}");
 }
+
+/// Two scripted models that answer differently: `careful` names the culprit citing E1 as the
+/// other tests' first hypothesis does; `inventor` names the database citing E99, which it was
+/// never shown.
+fn by_model(request: &serde_json::Value) -> String {
+    let all: serde_json::Value = serde_json::from_str(&two_hypotheses(request)).unwrap();
+    let keep = if request["model"] == "careful" { 0 } else { 1 };
+    serde_json::json!({
+        "hypotheses": [all["hypotheses"][keep].clone()],
+        "searches": []
+    })
+    .to_string()
+}
+
+/// `rootline eval --llm` with two models over the demo bundle: each model's scorecard next to
+/// the engine's, checked against what the scripted models answered; then the same run from the
+/// recorded cassettes, with the model server unreachable, gives the same scorecards.
+#[tokio::test(flavor = "multi_thread")]
+async fn eval_llm_scores_two_models_and_replays_them_from_the_cassettes() {
+    let model = ScriptedModel::start(by_model).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rootline.toml"),
+        "[llm]\nprice_prompt_per_mtok = 3.0\nprice_completion_per_mtok = 15.0\n",
+    )
+    .unwrap();
+    let bundles = repo_root().join("eval/demo");
+    let cassettes = dir.path().join("cassettes");
+    let eval = |base: String| {
+        let (bundles, cassettes, data) =
+            (bundles.clone(), cassettes.clone(), dir.path().to_owned());
+        async move {
+            let args: Vec<String> = [
+                "eval",
+                bundles.to_str().unwrap(),
+                "--json",
+                "--llm",
+                "--llm-base-url",
+                &base,
+                "--llm-model",
+                "careful",
+                "--llm-model",
+                "inventor",
+                "--cassette",
+                cassettes.to_str().unwrap(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            let out = run(&data, args).await;
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        }
+    };
+    let recorded = eval(model.base_url.clone()).await;
+    let models = recorded["models"].as_array().expect("model scorecards");
+    assert_eq!(models.len(), 2, "{recorded:#}");
+    let careful = &models[0];
+    assert_eq!(careful["model"], "careful");
+    assert_eq!(careful["cases"], 1);
+    assert_eq!(careful["hypotheses"]["ac"][0], 1.0, "{careful:#}");
+    assert_eq!(careful["engine"]["ac"][0], 1.0, "{careful:#}");
+    assert_eq!(
+        (careful["kept"].as_u64(), careful["rejected"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(careful["invented_citations"], 0);
+    // 1000 prompt and 200 completion tokens per answer: $0.006 a case.
+    assert_eq!(careful["input_tokens_per_case"], 1000.0);
+    assert_eq!(careful["output_tokens_per_case"], 200.0);
+    assert!((careful["cost_usd_per_case"].as_f64().unwrap() - 0.006).abs() < 1e-9);
+    assert_eq!(careful["calibration"]["n"], 1);
+    let inventor = &models[1];
+    assert_eq!(inventor["model"], "inventor");
+    assert_eq!(inventor["hypotheses"]["ac"][0], 0.0, "{inventor:#}");
+    assert_eq!(inventor["engine"]["ac"][0], 1.0);
+    assert_eq!(
+        (inventor["kept"].as_u64(), inventor["rejected"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(inventor["invented_citations"], 1, "{inventor:#}");
+    assert_eq!(inventor["grounded_share"], 0.0);
+    assert_eq!(model.received().len(), 2, "one request per model and case");
+    for name in ["careful.json", "inventor.json"] {
+        assert!(cassettes.join(name).is_file(), "{name} not recorded");
+    }
+
+    // Replayed: port 9 (discard) is never listened on here, so any request would fail.
+    let replayed = eval("http://127.0.0.1:9/v1".to_owned()).await;
+    assert_eq!(model.received().len(), 2, "the replay sent nothing");
+    let strip = |v: &serde_json::Value| {
+        let mut models = v["models"].clone();
+        for m in models.as_array_mut().unwrap() {
+            // The replay's own timing; everything the model said is the same.
+            m["latency_ms_p50"] = serde_json::Value::Null;
+            m["latency_ms_p95"] = serde_json::Value::Null;
+        }
+        models
+    };
+    assert_eq!(strip(&recorded), strip(&replayed));
+}
