@@ -80,7 +80,7 @@ pub use auth::{AuthMode, Sessions};
 pub use changes::ChangeService;
 pub use chatops::{ChatMessage, ChatopsConfig, InvestigateService, slack_signature};
 pub use error::ApiError;
-pub use ingest::IngestService;
+pub use ingest::{IngestLimits, IngestService, LIMITS as INGEST_LIMITS};
 pub use service::{BoxFuture, IncidentService, ServiceError};
 pub use verdicts::{ActionWithApprovals, GovernanceService};
 
@@ -199,7 +199,10 @@ pub fn app(state: AppState) -> Router {
         // Authenticated by the chat server's signature or token, not by a bearer token.
         .route("/chatops/slash", post(chatops::slash))
         // Chat buttons: Slack's signature, or a context only this server can sign.
-        .route("/chatops/interactive", post(chat_verdicts::slack_interactive))
+        .route(
+            "/chatops/interactive",
+            post(chat_verdicts::slack_interactive),
+        )
         .route(
             "/chatops/mattermost/action",
             post(chat_verdicts::mattermost_action),

@@ -26,10 +26,9 @@ use tokio::net::TcpStream;
 #[allow(unused_macros)]
 mod common;
 
-/// `ingest::LIMITS.records_per_call`.
-const RECORDS_PER_CALL: usize = 8192;
-/// `ingest::LIMITS.chunks_in_flight`.
-const CHUNKS_IN_FLIGHT: usize = 8;
+/// The server's own limits, as it enforces them.
+const RECORDS_PER_CALL: usize = rootline_server::INGEST_LIMITS.records_per_call;
+const CHUNKS_IN_FLIGHT: usize = rootline_server::INGEST_LIMITS.chunks_in_flight;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Keeps records by evidence id (an upsert, as the index does) and records every call.

@@ -472,6 +472,9 @@ pub struct ServeArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve(_)) {
+        tune_allocator();
+    }
     let overrides = config::Overrides {
         config: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
@@ -500,3 +503,37 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// The glibc setting `serve` needs to give memory back: without it glibc keeps what a large
+/// ingest request freed in each thread's arena, and a long-running server's RSS climbs (a soak
+/// goes from 23 to ~150 MB instead of ~40 MB; docs/benchmarks.md, "Large ingest requests"). A
+/// tunable is read only at process start, so `serve` starts itself again once with it set,
+/// unless the environment already sets it (deploy/rootline.service does).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    use std::os::unix::process::CommandExt;
+    const TUNABLE: &str = "glibc.malloc.mmap_threshold=131072";
+    let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if current.contains("glibc.malloc.mmap_threshold") {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let tunables = if current.is_empty() {
+        TUNABLE.to_owned()
+    } else {
+        format!("{current}:{TUNABLE}")
+    };
+    // `exec` returns only when it failed: then serve as we are.
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
+    eprintln!(
+        "note: cannot restart with {TUNABLE} ({err}); memory freed after large requests may stay held"
+    );
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}

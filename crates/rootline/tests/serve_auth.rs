@@ -14,6 +14,7 @@ use process::Killed;
 /// including the first that starts with `until` (all of them when it exits first).
 fn start(data_dir: &std::path::Path, args: &[&str], until: &str) -> (Killed, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
+        .env_remove("GLIBC_TUNABLES")
         .arg("serve")
         .args(args)
         .env("ROOTLINE_DATA_DIR", data_dir)
@@ -51,6 +52,16 @@ async fn a_fresh_data_dir_prints_a_one_time_login_link_and_the_api_needs_a_token
     let dir = tempfile::tempdir().unwrap();
     let (serve, lines) = start(dir.path(), &["--listen", "127.0.0.1:0"], "http://");
     let addr = address(&lines);
+    // serve restarts itself with the glibc setting that gives freed memory back.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let environ = std::fs::read(format!("/proc/{}/environ", serve.0.id())).unwrap();
+        let environ = String::from_utf8_lossy(&environ);
+        assert!(
+            environ.contains("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072"),
+            "{environ}"
+        );
+    }
     let link = lines.last().unwrap().trim().to_owned();
     assert!(
         link.starts_with(&format!("http://{addr}/ui/login?code=")),
