@@ -11,18 +11,14 @@ mod browser;
 use std::path::Path;
 use std::process::Command;
 
-use browser::{chromium, copy_dir, dump_dom};
+use browser::{chromium_or_skip, copy_dir, dump_dom};
 
 /// A case name that would retitle the page if it were markup.
 const HOSTILE: &str = "demo <img src=x onerror=document.title=1>";
 
 #[test]
 fn the_html_report_renders_every_chart_and_runs_no_case_text() {
-    let Some(browser) = chromium() else {
-        eprintln!(
-            "skipping the browser test: no Chromium (install Debian's `chromium`, or set \
-             ROOTLINE_CHROMIUM)"
-        );
+    let Some(browser) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

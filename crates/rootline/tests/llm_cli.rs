@@ -253,35 +253,7 @@ async fn serve_asks_the_configured_model_and_counts_requests_tokens_and_cost() {
     .unwrap();
     let (_serve, addr, token) = process::serve(dir.path());
     let client = process::client_with(&token);
-    let now = chrono::Utc::now();
-    let lines: String = (0..30)
-        .map(|i| {
-            format!(
-                "{{\"time\":\"{}\",\"level\":\"error\",\"msg\":\"payment declined by gateway {i}\"}}\n",
-                (now - chrono::Duration::seconds(40 - i)).to_rfc3339()
-            )
-        })
-        .collect();
-    let r = client
-        .post(format!("http://{addr}/api/v1/ingest/logs?service=payments"))
-        .header("content-type", "text/plain")
-        .body(lines)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let r = client
-        .post(format!("http://{addr}/api/v1/investigations"))
-        .json(&serde_json::json!({
-            "title": "payments errors",
-            "start": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-            "end": (now + chrono::Duration::seconds(5)).to_rfc3339(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let report: serde_json::Value = r.json().await.unwrap();
+    let report = process::payments_errors_investigated(&client, &addr).await;
     assert_eq!(report["llm"]["model"], "scripted", "{report:#}");
     assert_eq!(model.received().len(), 1);
 

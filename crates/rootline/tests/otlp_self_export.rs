@@ -47,34 +47,7 @@ async fn serve_exports_its_own_investigation_spans_to_its_own_receiver() {
     std::thread::spawn(move || for _ in lines {});
 
     let client = process::client_with(&token);
-    let now = chrono::Utc::now();
-    let lines: String = (0..20)
-        .map(|i| {
-            format!(
-                "{{\"time\":\"{}\",\"level\":\"error\",\"msg\":\"payment failed {i}\"}}\n",
-                (now - chrono::Duration::seconds(30 - i)).to_rfc3339()
-            )
-        })
-        .collect();
-    let r = client
-        .post(format!("http://{addr}/api/v1/ingest/logs?service=payments"))
-        .header("content-type", "text/plain")
-        .body(lines)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let r = client
-        .post(format!("http://{addr}/api/v1/investigations"))
-        .json(&serde_json::json!({
-            "title": "payments errors",
-            "start": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-            "end": (now + chrono::Duration::seconds(5)).to_rfc3339(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    process::payments_errors_investigated(&client, &addr).await;
 
     let mut spans = Vec::new();
     for _ in 0..60 {

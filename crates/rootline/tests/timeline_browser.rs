@@ -17,7 +17,7 @@ mod prom_pull;
 
 use std::path::Path;
 
-use browser::{chromium, copy_dir, dump_dom};
+use browser::{chromium_or_skip, copy_dir, dump_dom};
 use std::sync::Arc;
 
 use rootline_agent::EngineConfig;
@@ -31,11 +31,7 @@ const HOSTILE: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incident_page_renders_the_real_investigation_and_runs_no_log_text() {
-    let Some(browser) = chromium() else {
-        eprintln!(
-            "skipping the browser test: no Chromium (install Debian's `chromium`, or set \
-             ROOTLINE_CHROMIUM)"
-        );
+    let Some(browser) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

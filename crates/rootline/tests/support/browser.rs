@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Chromium: `ROOTLINE_CHROMIUM`, else Debian's; `None` when not installed.
-pub fn chromium() -> Option<PathBuf> {
+fn chromium() -> Option<PathBuf> {
     let candidates = [
         std::env::var("ROOTLINE_CHROMIUM").ok(),
         Some("/usr/bin/chromium".into()),
@@ -18,6 +18,18 @@ pub fn chromium() -> Option<PathBuf> {
         .flatten()
         .map(PathBuf::from)
         .find(|p| p.exists())
+}
+
+/// [`chromium`], or `None` after saying why the browser test is skipped.
+pub fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        eprintln!(
+            "skipping the browser test: no Chromium (install Debian's `chromium`, or set \
+             ROOTLINE_CHROMIUM)"
+        );
+    }
+    found
 }
 
 /// Copies a directory tree.

@@ -105,3 +105,41 @@ pub fn serve(data_dir: &Path) -> (Killed, String, String) {
     std::thread::spawn(move || for _ in lines {});
     (Killed(child), addr, token)
 }
+
+/// Posts twenty error lines of `payments` from the last half minute to a running `serve` and
+/// asks it to investigate the last minute; returns the stored report.
+#[allow(dead_code)]
+pub async fn payments_errors_investigated(
+    client: &reqwest::Client,
+    addr: &str,
+) -> serde_json::Value {
+    let now = chrono::Utc::now();
+    let lines: String = (0..20)
+        .map(|i| {
+            format!(
+                "{{\"time\":\"{}\",\"level\":\"error\",\"msg\":\"payment failed {i}\"}}\n",
+                (now - chrono::Duration::seconds(30 - i)).to_rfc3339()
+            )
+        })
+        .collect();
+    let r = client
+        .post(format!("http://{addr}/api/v1/ingest/logs?service=payments"))
+        .header("content-type", "text/plain")
+        .body(lines)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = client
+        .post(format!("http://{addr}/api/v1/investigations"))
+        .json(&serde_json::json!({
+            "title": "payments errors",
+            "start": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+            "end": (now + chrono::Duration::seconds(5)).to_rfc3339(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    r.json().await.unwrap()
+}
