@@ -28,8 +28,9 @@
 //! means every item is durable. A failure part-way is an error response (the chunks before it
 //! are stored; a retry with the same request id or the same body upserts them, stored once).
 //! OTLP bodies (one protobuf or JSON message) are decoded whole, so they take one slot per
-//! [`IngestLimits::bytes_per_call`] of decoded body (all slots for a large one) and are handed on
-//! in the same chunks.
+//! [`IngestLimits::bytes_per_call`] of decoded body, may be at most what all slots allow
+//! ([`IngestLimits::whole_body_bytes`], 32 MiB decompressed; 413 naming the collector setting
+//! otherwise) and are handed on in the same chunks.
 
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
@@ -89,6 +90,13 @@ pub struct IngestLimits {
     /// more wait for a slot instead of each adding a body's worth of records to the heap. Eight
     /// chunks hold at most about 8 × 5 MB = 40 MB, next to the index writer's heap.
     pub chunks_in_flight: usize,
+}
+
+impl IngestLimits {
+    /// Largest body decoded whole (an OTLP message): what every chunk slot together allows.
+    pub const fn whole_body_bytes(&self) -> usize {
+        self.bytes_per_call * self.chunks_in_flight
+    }
 }
 
 /// The limits of this server.
@@ -406,9 +414,24 @@ impl Body {
         Ok(out.into())
     }
 
-    /// The slots a body decoded whole takes: one per [`IngestLimits::bytes_per_call`].
-    async fn slots(&self) -> OwnedSemaphorePermit {
-        slots(self.decoded_len.div_ceil(LIMITS.bytes_per_call)).await
+    /// The slots a body decoded whole takes: one per [`IngestLimits::bytes_per_call`]. A body
+    /// read whole must fit in all of them ([`IngestLimits::whole_body_bytes`]), else 413: the
+    /// bound on what the server holds would not hold for it.
+    async fn slots(&self) -> Result<OwnedSemaphorePermit, Failure> {
+        let most = LIMITS.whole_body_bytes();
+        if self.decoded_len > most {
+            return Err(error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "an OTLP message is decoded whole, so it may be at most {most} bytes \
+                     decompressed (this one is {}); send smaller batches (the collector's \
+                     batch processor: send_batch_max_size)",
+                    self.decoded_len
+                ),
+            ));
+        }
+        Ok(slots(self.decoded_len.div_ceil(LIMITS.bytes_per_call)).await)
     }
 }
 
@@ -931,7 +954,7 @@ async fn otlp_logs(
         .service
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_SERVICE.to_string());
-    let _slots = body.slots().await;
+    let _slots = body.slots().await?;
     let (records, rejects) = blocking(move || -> Result<_, Failure> {
         let request: ExportLogsServiceRequest = otlp_decode(encoding, &body.decoded()?, "logs")?;
         Ok(rootline_ingest::otlp::logs_from_otlp_request(
@@ -957,7 +980,7 @@ async fn otlp_traces(State(state): State<AppState>, headers: HeaderMap, body: By
     let ingest = service(&state)?;
     let encoding = otlp_encoding(&headers)?;
     let (body, source) = receive(&headers, body).await?;
-    let _slots = body.slots().await;
+    let _slots = body.slots().await?;
     let (spans, rejects) = blocking(move || -> Result<_, Failure> {
         let request: ExportTraceServiceRequest = otlp_decode(encoding, &body.decoded()?, "traces")?;
         Ok(rootline_ingest::spans::spans_from_otlp_request(
@@ -981,7 +1004,7 @@ async fn otlp_metrics(State(state): State<AppState>, headers: HeaderMap, body: B
     let ingest = service(&state)?;
     let encoding = otlp_encoding(&headers)?;
     let (body, source) = receive(&headers, body).await?;
-    let _slots = body.slots().await;
+    let _slots = body.slots().await?;
     let mut conversion = blocking(move || -> Result<_, Failure> {
         let request: ExportMetricsServiceRequest =
             otlp_decode(encoding, &body.decoded()?, "metrics")?;

@@ -116,11 +116,22 @@ async fn start(recorder: Arc<Recorder>) -> App {
 
 /// POSTs a gzip'd log body; returns the status and the JSON reply.
 async fn post(app: &App, body: &[u8]) -> (u16, Value) {
+    post_to(
+        app,
+        "/api/v1/ingest/logs?service=web",
+        "application/x-ndjson",
+        body,
+    )
+    .await
+}
+
+/// POSTs a gzip'd body of `content_type` to `path`; returns the status and the JSON reply.
+async fn post_to(app: &App, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
     let addr = app.addr;
     let send = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect to the app");
         let head = format!(
-            "POST /api/v1/ingest/logs?service=web HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: application/x-ndjson\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: {content_type}\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             app.auth,
             body.len()
         );
@@ -211,4 +222,27 @@ async fn a_failure_part_way_is_an_error_and_a_retry_stores_each_record_once() {
         kept.values()
             .all(|r| r.provenance.source.starts_with("http:sha256-"))
     );
+}
+
+/// An OTLP message is decoded whole, so one larger than every chunk slot together is refused
+/// before it is decoded (413 naming the collector's batch setting), and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_otlp_message_too_large_to_hold_is_refused_before_decoding() {
+    let recorder = Arc::new(Recorder::default());
+    let app = start(recorder.clone()).await;
+    let most = rootline_server::INGEST_LIMITS.whole_body_bytes();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&vec![0u8; most + 1]).unwrap();
+    let body = gz.finish().unwrap();
+    let (status, reply) = post_to(&app, "/v1/logs", "application/x-protobuf", &body).await;
+    app.server.abort();
+    assert_eq!(status, 413, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("send_batch_max_size"),
+        "{reply}"
+    );
+    assert!(recorder.calls.lock().unwrap().is_empty());
 }
