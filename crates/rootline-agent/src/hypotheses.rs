@@ -18,6 +18,24 @@ pub struct LlmRun {
     pub cassette: CassetteMode,
 }
 
+impl LlmRun {
+    /// The model step for `settings`: its prompts directory's templates, else the embedded ones.
+    pub fn new(
+        settings: LlmSettings,
+        cassette: CassetteMode,
+    ) -> Result<LlmRun, rootline_llm::PromptError> {
+        let prompts = match &settings.prompts_dir {
+            Some(dir) => Prompts::load(dir)?,
+            None => Prompts::embedded()?,
+        };
+        Ok(LlmRun {
+            settings,
+            prompts,
+            cassette,
+        })
+    }
+}
+
 /// Follow-up searches the model asks for, run on the log index. Model output is untrusted: a
 /// query that does not parse finds nothing.
 struct IndexSearcher {
@@ -115,6 +133,24 @@ pub async fn add_hypotheses(
     .await;
     record_outcome(report, &outcome, &context);
     context
+}
+
+/// A model exchange as a report records it ([`record_outcome`] writes it): what it used and how
+/// it failed, typed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordedExchange {
+    pub usage: rootline_llm::Usage,
+    /// The exchange failed: the answer is the ranking's alone.
+    pub error: Option<String>,
+}
+
+/// The model exchange `report` records; `None` when it ran no model step.
+pub fn recorded_exchange(report: &Report) -> Option<RecordedExchange> {
+    let llm = report.llm.as_ref()?;
+    Some(RecordedExchange {
+        usage: serde_json::from_value(llm["usage"].clone()).unwrap_or_default(),
+        error: llm["error"].as_str().map(str::to_owned),
+    })
 }
 
 /// Writes a model exchange into the report: mode, grounded hypotheses (each `grounded: true`),

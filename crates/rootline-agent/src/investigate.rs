@@ -168,8 +168,11 @@ fn investigate_blocking(
             crate::onset::widened_look(sources, templates, &incident, engine, (start, end))
         })?,
     };
+    // Where the ranked evidence was looked for: the declared window, or the wider look's.
+    let mut looked_from = start;
     if let Some((w_start, wide)) = widened {
         // The wider look orders the suspects; the outcome stays the declared window's.
+        looked_from = w_start;
         signals.candidates = wide.signals.candidates;
         signals.evidence = wide.signals.evidence;
         window = wide.window;
@@ -186,7 +189,7 @@ fn investigate_blocking(
     let first_seen: BTreeMap<&str, i64> = signals
         .evidence
         .iter()
-        .filter(|e| e.first_seen_ns >= start && e.first_seen_ns < end)
+        .filter(|e| e.first_seen_ns >= looked_from && e.first_seen_ns < end)
         .map(|e| (e.id.as_str(), e.first_seen_ns))
         .collect();
     for c in &mut signals.candidates {

@@ -26,7 +26,9 @@ pub use bench::{IngestBench, bench_ingest};
 pub use bundle::{
     Bundle, BundleError, BundleRunError, IngestedBundle, ingest_bundle, investigate_bundle,
 };
-pub use hypotheses::{LlmRun, add_hypotheses, dry_run, packed_context};
+pub use hypotheses::{
+    LlmRun, RecordedExchange, add_hypotheses, dry_run, packed_context, recorded_exchange,
+};
 pub use ingest::{IngestOptions, IngestProgress, IngestSummary, ingest_files};
 pub use ingest_metrics::{MetricIngestSummary, ingest_metric_files};
 pub use ingest_spans::{SpanIngestSummary, ingest_span_files};

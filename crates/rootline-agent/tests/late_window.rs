@@ -22,8 +22,11 @@ fn ts(s: i64) -> String {
 
 /// Three services log steadily for ten minutes; `payments` writes a burst of a new error in the
 /// eight seconds before the declared start, then goes on as before.
+/// The declared start.
+const START: i64 = 1_700_000_000;
+
 fn late_bundle(root: &Path) {
-    let start = 1_700_000_000i64;
+    let start = START;
     let mut lines = String::new();
     for t in (start - 600)..(start + 120) {
         for service in ["web", "cart", "payments"] {
@@ -67,6 +70,12 @@ async fn a_window_declared_late_is_ranked_from_a_wider_look_without_a_claim() {
         .unwrap();
     let first = report.candidates.first().expect("a candidate");
     assert_eq!(first.entity, "payments", "{:#?}", report.candidates);
+    // Its first change is dated where the wider look saw it: before the declared start.
+    let changed = first.first_change.as_deref().expect("a first change");
+    let changed = chrono::DateTime::parse_from_rfc3339(changed)
+        .unwrap()
+        .timestamp();
+    assert!((START - 8..START).contains(&changed), "{changed}");
     assert_ne!(
         report.outcome,
         Outcome::ProbableCause,

@@ -78,9 +78,8 @@ impl ModelCase {
                 .filter(|r| r["code"] == c)
                 .count()
         };
-        let llm = report.llm.clone().unwrap_or_default();
-        let usage = &llm["usage"];
-        let n = |k: &str| usage[k].as_u64().unwrap_or(0);
+        let exchange = rootline_agent::recorded_exchange(report).unwrap_or_default();
+        let usage = exchange.usage;
         ModelCase {
             model: model.to_owned(),
             mode: report.mode.clone(),
@@ -90,11 +89,11 @@ impl ModelCase {
             rejected: report.rejected_hypotheses.len(),
             invented: code("unknown_evidence"),
             misquotes: code("misquote"),
-            input_tokens: n("prompt_tokens"),
-            output_tokens: n("completion_tokens"),
-            cost_usd: usage["estimated_cost_usd"].as_f64().unwrap_or(0.0),
-            elapsed_ms: n("elapsed_ms"),
-            error: llm["error"].as_str().map(str::to_owned),
+            input_tokens: usage.prompt_tokens,
+            output_tokens: usage.completion_tokens,
+            cost_usd: usage.estimated_cost_usd,
+            elapsed_ms: usage.elapsed_ms,
+            error: exchange.error,
         }
     }
 

@@ -23,6 +23,29 @@ pub enum CassetteMode {
     Replay(PathBuf),
 }
 
+impl CassetteMode {
+    /// The cassette of `name` (a model) in `dir`: `<dir>/<name>.json`, unsafe characters as `_`;
+    /// replayed when that file exists, else recorded there.
+    pub fn record_or_replay(dir: &Path, name: &str) -> CassetteMode {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let file = dir.join(format!("{safe}.json"));
+        if file.exists() {
+            CassetteMode::Replay(file)
+        } else {
+            CassetteMode::Record(file)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CassetteEntry {
     pub key: String,

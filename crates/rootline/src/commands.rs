@@ -531,20 +531,12 @@ pub(crate) fn llm_run(
     let llm = config.settings()?.context(
         "no model configured: set [llm] base_url and model in the config, or --llm-base-url and --llm-model",
     )?;
-    let prompts = match &llm.prompts_dir {
-        Some(dir) => rootline_llm::Prompts::load(dir)?,
-        None => rootline_llm::Prompts::embedded()?,
-    };
     let cassette = match (&args.record_cassette, &args.replay_cassette) {
         (Some(p), _) => rootline_llm::CassetteMode::Record(p.clone()),
         (None, Some(p)) => rootline_llm::CassetteMode::Replay(p.clone()),
         (None, None) => rootline_llm::CassetteMode::Off,
     };
-    Ok(rootline_agent::LlmRun {
-        settings: llm,
-        prompts,
-        cassette,
-    })
+    Ok(rootline_agent::LlmRun::new(llm, cassette)?)
 }
 
 /// The model `serve`'s investigations ask, when `[llm]` names one (no cassette: live only).
@@ -552,19 +544,14 @@ fn serve_llm_run(settings: &Settings) -> Result<Option<rootline_agent::LlmRun>> 
     let Some(llm) = settings.llm.settings()? else {
         return Ok(None);
     };
-    let prompts = match &llm.prompts_dir {
-        Some(dir) => rootline_llm::Prompts::load(dir)?,
-        None => rootline_llm::Prompts::embedded()?,
-    };
     eprintln!(
         "investigations ask the model {} at {} (its claims checked against the evidence)",
         llm.model, llm.base_url
     );
-    Ok(Some(rootline_agent::LlmRun {
-        settings: llm,
-        prompts,
-        cassette: rootline_llm::CassetteMode::Off,
-    }))
+    Ok(Some(rootline_agent::LlmRun::new(
+        llm,
+        rootline_llm::CassetteMode::Off,
+    )?))
 }
 
 /// Ingests a bundle into a fresh scratch index in `scratch` (kept for later steps: the model,
@@ -755,38 +742,13 @@ fn eval_models(
         let llm = config
             .settings()?
             .context("no model endpoint: set --llm-base-url, or [llm] base_url in the config")?;
-        let prompts = match &llm.prompts_dir {
-            Some(dir) => rootline_llm::Prompts::load(dir)?,
-            None => rootline_llm::Prompts::embedded()?,
-        };
         let cassette = match &args.cassette {
             None => rootline_llm::CassetteMode::Off,
-            Some(dir) => {
-                let safe: String = name
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                let file = dir.join(format!("{safe}.json"));
-                if file.exists() {
-                    rootline_llm::CassetteMode::Replay(file)
-                } else {
-                    rootline_llm::CassetteMode::Record(file)
-                }
-            }
+            Some(dir) => rootline_llm::CassetteMode::record_or_replay(dir, &name),
         };
         out.push(rootline_eval::models::ModelSpec {
             name,
-            run: std::sync::Arc::new(rootline_agent::LlmRun {
-                settings: llm,
-                prompts,
-                cassette,
-            }),
+            run: std::sync::Arc::new(rootline_agent::LlmRun::new(llm, cassette)?),
         });
     }
     Ok(out)

@@ -177,21 +177,20 @@ impl LiveInvestigations {
     }
 }
 
-/// Counts a report's model exchange (its `llm` record: usage and error) in `/metrics`.
+/// Counts a report's model exchange (its recorded usage and error) in `/metrics`.
 fn count_model_exchange(model: &str, report: &Report) {
-    let Some(llm) = &report.llm else {
+    let Some(exchange) = rootline_agent::recorded_exchange(report) else {
         return;
     };
-    let usage = &llm["usage"];
-    let n = |key: &str| usage[key].as_u64().unwrap_or(0);
+    let usage = &exchange.usage;
     rootline_telemetry::metrics::metrics().model_exchange(
         model,
         &rootline_telemetry::metrics::ModelExchange {
-            requests: n("requests"),
-            input_tokens: n("prompt_tokens"),
-            output_tokens: n("completion_tokens"),
-            cost_usd: usage["estimated_cost_usd"].as_f64().unwrap_or(0.0),
-            failed: !llm["error"].is_null(),
+            requests: u64::from(usage.requests),
+            input_tokens: usage.prompt_tokens,
+            output_tokens: usage.completion_tokens,
+            cost_usd: usage.estimated_cost_usd,
+            failed: exchange.error.is_some(),
         },
     );
 }

@@ -5,47 +5,9 @@
 #[path = "support/process.rs"]
 mod process;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use process::Killed;
-
-/// Starts `rootline serve` with `args`; returns it and the stderr lines read up to and
-/// including the first that starts with `until` (all of them when it exits first).
-fn start(data_dir: &std::path::Path, args: &[&str], until: &str) -> (Killed, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
-        .env_remove("GLIBC_TUNABLES")
-        .arg("serve")
-        .args(args)
-        .env("ROOTLINE_DATA_DIR", data_dir)
-        .env_remove("ROOTLINE_DATABASE_URL")
-        .current_dir(data_dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.trim_start().starts_with(until);
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (Killed(child), seen)
-}
-
-fn address(lines: &[String]) -> String {
-    lines
-        .iter()
-        .find_map(|l| l.strip_prefix("rootline listening on "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {lines:#?}"))
-        .to_owned()
-}
+use process::{listening_address as address, spawn_serve as start};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_data_dir_prints_a_one_time_login_link_and_the_api_needs_a_token() {

@@ -80,30 +80,58 @@ pub fn client_with(token: &str) -> reqwest::Client {
         .unwrap()
 }
 
-/// Starts `rootline serve` on a free port; returns it, its address and an admin's token.
-// Not every test that includes this file starts rootline.
+/// Starts `rootline serve` with `args` (inheriting no glibc tunable); returns it and the stderr
+/// lines read up to and including the first that starts with `until` (all of them when it exits
+/// first). The rest of stderr is drained so the server never blocks on a full pipe.
 #[allow(dead_code)]
-pub fn serve(data_dir: &Path) -> (Killed, String, String) {
-    let token = admin_token(data_dir);
+pub fn spawn_serve(data_dir: &Path, args: &[&str], until: &str) -> (Killed, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rootline"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
         .env("ROOTLINE_DATA_DIR", data_dir)
         .env_remove("ROOTLINE_DATABASE_URL")
+        .env_remove("GLIBC_TUNABLES")
         .current_dir(data_dir)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.strip_prefix("rootline listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.trim_start().starts_with(until);
+        seen.push(line);
+        if done {
+            break;
         }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
+    }
     std::thread::spawn(move || for _ in lines {});
-    (Killed(child), addr, token)
+    (Killed(child), seen)
+}
+
+/// The address in `serve`'s "rootline listening on ADDR" line.
+#[allow(dead_code)]
+pub fn listening_address(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix("rootline listening on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {lines:#?}"))
+        .to_owned()
+}
+
+/// Starts `rootline serve` on a free port; returns it, its address and an admin's token.
+// Not every test that includes this file starts rootline.
+#[allow(dead_code)]
+pub fn serve(data_dir: &Path) -> (Killed, String, String) {
+    let token = admin_token(data_dir);
+    let (child, lines) = spawn_serve(
+        data_dir,
+        &["--listen", "127.0.0.1:0"],
+        "rootline listening on",
+    );
+    (child, listening_address(&lines), token)
 }
 
 /// Posts twenty error lines of `payments` from the last half minute to a running `serve` and
